@@ -1,0 +1,47 @@
+// Package worker builds the Temporal worker that runs disputes, for `odr dev`
+// and `odr worker`.
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/odrflow/odrflow/workflows"
+)
+
+// Options tunes the worker. Zero values keep the SDK's defaults, which suit
+// a single process; raise them for a busy dedicated worker.
+type Options struct {
+	// Identity names the worker in Temporal; the SDK's default is
+	// pid@host.
+	Identity string
+	// WorkflowTaskPollers is the number of concurrent workflow task polls.
+	WorkflowTaskPollers int
+	// MaxConcurrentWorkflowTasks bounds the workflow tasks run at once.
+	MaxConcurrentWorkflowTasks int
+	// MaxConcurrentActivities bounds the activities run at once.
+	MaxConcurrentActivities int
+}
+
+// New returns a worker on workflows.TaskQueue running the dispute workflow
+// with cfg. Validate cfg first (workflows.Config.Validate): an invalid one
+// fails the first workflow task of every new dispute. The caller starts and
+// stops the worker.
+func New(c client.Client, cfg workflows.Config, opts Options) sdkworker.Worker {
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		Identity:                               opts.Identity,
+		MaxConcurrentWorkflowTaskPollers:       opts.WorkflowTaskPollers,
+		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
+		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
+	})
+	Register(w, cfg)
+	return w
+}
+
+// Register registers the dispute workflow under workflows.WorkflowName on r,
+// a worker or a replayer, so that both resolve histories to the same code.
+func Register(r sdkworker.WorkflowRegistry, cfg workflows.Config) {
+	wf := &workflows.Workflows{Config: cfg}
+	r.RegisterWorkflowWithOptions(wf.DisputeWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+}

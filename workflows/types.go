@@ -1,0 +1,188 @@
+// Package workflows holds DisputeWorkflow, the long-lived Temporal workflow
+// that is the single authority on a dispute's status: every status change
+// reaches it as an update (from the API) or a signal (from operators' tools),
+// and it applies only what the dispute's state machine allows.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/odrflow/odrflow/dispute"
+)
+
+// Names under which the workflow and its handlers are known to Temporal.
+const (
+	// TaskQueue is the task queue the dispute workers poll.
+	TaskQueue = "disputes"
+	// WorkflowName is the registered workflow type.
+	WorkflowName = "DisputeWorkflow"
+	// UpdateStatus is the update that delivers a status change and answers
+	// whether it was applied; the API's delivery path.
+	UpdateStatus = "status"
+	// SignalStatus delivers a status change without an answer; a change that
+	// is refused is recorded in State.Rejected.
+	SignalStatus = "status"
+	// QueryState returns the dispute's State.
+	QueryState = "state"
+)
+
+// WorkflowID returns the id of the workflow of dispute disputeID. One dispute
+// is one workflow, so the id doubles as the dispute's lock.
+func WorkflowID(disputeID string) string {
+	return "dispute/" + disputeID
+}
+
+// Config is the worker configuration that shapes how disputes behave.
+//
+// A dispute freezes the Config of the worker that first runs it (see
+// DisputeWorkflow) and keeps it for its whole life, across continue-as-new;
+// a worker restarted with other values applies them to new disputes only.
+type Config struct {
+	// RolePolicy decides which roles may report which statuses
+	// (--role-policy).
+	RolePolicy dispute.Policy `json:"rolePolicy"`
+	// CloseAfter is how long a dispute with a final status stays open to
+	// answer repeats before its workflow completes (--close-after).
+	CloseAfter time.Duration `json:"closeAfter"`
+	// MaxChangesPerRun bounds the status changes (updates and signals,
+	// repeats and refusals included) one run handles before it continues as
+	// new, in addition to the server's suggestion, to keep histories small.
+	MaxChangesPerRun int `json:"maxChangesPerRun"`
+}
+
+// DefaultConfig returns the configuration of SPEC §2 and §6: the open policy,
+// seven days open after a final status, and continue-as-new after 500 changes.
+func DefaultConfig() Config {
+	return Config{
+		RolePolicy:       dispute.PolicyOpen,
+		CloseAfter:       7 * 24 * time.Hour,
+		MaxChangesPerRun: 500,
+	}
+}
+
+// Validate reports whether c can configure a worker. Callers should validate
+// flags at start-up: a worker with an invalid Config fails the workflow tasks
+// of new disputes until it is fixed.
+func (c Config) Validate() error {
+	_, err := c.normalized()
+	return err
+}
+
+// normalized returns c with zero values replaced by their defaults and the
+// policy in canonical form.
+func (c Config) normalized() (Config, error) {
+	def := DefaultConfig()
+	var errs []error
+	if c.RolePolicy == "" {
+		c.RolePolicy = def.RolePolicy
+	} else if p, err := dispute.ParsePolicy(string(c.RolePolicy)); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.RolePolicy = p
+	}
+	switch {
+	case c.CloseAfter == 0:
+		c.CloseAfter = def.CloseAfter
+	case c.CloseAfter < 0:
+		errs = append(errs, fmt.Errorf("close-after %v is negative", c.CloseAfter))
+	}
+	switch {
+	case c.MaxChangesPerRun == 0:
+		c.MaxChangesPerRun = def.MaxChangesPerRun
+	case c.MaxChangesPerRun < 0:
+		errs = append(errs, fmt.Errorf("max changes per run %d is negative", c.MaxChangesPerRun))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("invalid dispute workflow config: %w", err)
+	}
+	return c, nil
+}
+
+// Input starts a DisputeWorkflow. A transfer sets the three ids; State is set
+// only by continue-as-new and carries the whole dispute into the next run.
+type Input struct {
+	DisputeID     string `json:"disputeId"`
+	InstitutionID string `json:"institutionId"`
+	DisputeType   string `json:"disputetype"`
+	State         *State `json:"state,omitempty"`
+}
+
+// StatusChange is the argument of the status update and signal: one change
+// reported by an institution. Status and Role may come in any case; the
+// workflow canonicalises them. InstitutionID, KeyID and Email come from the
+// verified request signature, not from the request body.
+type StatusChange struct {
+	Status        string `json:"status"`
+	Role          string `json:"role"`
+	UserName      string `json:"userName"`
+	DisputeType   string `json:"disputetype"`
+	InstitutionID string `json:"institutionId"`
+	KeyID         string `json:"keyId"`
+	Email         string `json:"email"`
+}
+
+// StatusResult answers an accepted status update. Repeat is true when the
+// dispute already had the status, in which case nothing was recorded.
+type StatusResult struct {
+	DisputeID string `json:"disputeId"`
+	Status    string `json:"status"`
+	Repeat    bool   `json:"repeat"`
+}
+
+// State is the dispute as the state query returns it (SPEC §6), and as it
+// travels across continue-as-new.
+type State struct {
+	DisputeID         string         `json:"disputeId"`
+	InstitutionID     string         `json:"institutionId"`
+	DisputeType       string         `json:"disputetype"`
+	Status            dispute.Status `json:"status"`
+	StatusDescription string         `json:"statusDescription"`
+	// Closed is true once the status is final; the workflow then stays open
+	// for Config.CloseAfter to answer repeats.
+	Closed        bool      `json:"closed"`
+	TransferredAt time.Time `json:"transferredAt"`
+	// UpdatedAt is the time of the last applied change, or of the transfer.
+	UpdatedAt time.Time `json:"updatedAt"`
+	// Deadline is when the running conciliation or arbitration must end;
+	// nil while no deadline runs.
+	Deadline         *time.Time `json:"deadline"`
+	DeadlineBreached bool       `json:"deadlineBreached"`
+	// History lists applied changes, oldest first. Repeats are not recorded.
+	History []HistoryEntry `json:"history"`
+	// Rejected lists the most recent signalled changes that were refused,
+	// oldest first, at most MaxRejected of them. Refused updates are not
+	// listed: their caller got the answer and they never reach history.
+	Rejected []Rejection `json:"rejected"`
+	// Config is the worker configuration frozen at the dispute's first run.
+	Config *Config `json:"config,omitempty"`
+}
+
+// MaxRejected bounds State.Rejected, which, unlike History, the transition
+// table does not bound: an operator's tool can signal refused changes
+// forever, and the list is carried across continue-as-new.
+const MaxRejected = 100
+
+// HistoryEntry is one applied status change.
+type HistoryEntry struct {
+	From     dispute.Status `json:"from"`
+	To       dispute.Status `json:"to"`
+	Role     dispute.Role   `json:"role"`
+	UserName string         `json:"userName"`
+	Email    string         `json:"email"`
+	KeyID    string         `json:"keyId"`
+	At       time.Time      `json:"at"`
+}
+
+// Rejection is one signalled change that was refused. Status and Role are as
+// sent, since they may be what was wrong with it.
+type Rejection struct {
+	Status   string    `json:"status"`
+	Role     string    `json:"role"`
+	UserName string    `json:"userName"`
+	Email    string    `json:"email"`
+	KeyID    string    `json:"keyId"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}
