@@ -288,12 +288,30 @@ func (r *run) signal(ctx workflow.Context, c StatusChange) {
 	}
 }
 
-// decide says whether c may be applied, without changing anything. The
+// decide says whether c may be applied to the run's dispute, without
+// changing anything.
+func (r *run) decide(c StatusChange) (verdict, error) {
+	return decide(&r.st, r.machine, c)
+}
+
+// Decide returns the answer the dispute's workflow would give to c, without
+// applying anything. It is for callers holding the last state of a dispute
+// whose workflow has completed: SPEC §6 wants a repeat of the final status
+// answered as success at any time and any other status refused, and this
+// keeps that answer in the same rules as the running workflow's.
+func (s *State) Decide(c StatusChange) (StatusResult, error) {
+	v, err := decide(s, dispute.NewMachine(s.Status), c)
+	if err != nil {
+		return StatusResult{}, applicationError(err)
+	}
+	return StatusResult{DisputeID: s.DisputeID, Status: string(v.to), Repeat: v.repeat}, nil
+}
+
+// decide says whether c may be applied to st, whose state machine is m. The
 // checks run from the least to the most revealing: an institution learns
 // nothing about a dispute that is not its own, not even whether its request
 // was well-formed.
-func (r *run) decide(c StatusChange) (verdict, error) {
-	st := &r.st
+func decide(st *State, m *dispute.Machine, c StatusChange) (verdict, error) {
 	if c.InstitutionID != st.InstitutionID {
 		return verdict{}, dispute.NotFound(st.DisputeID)
 	}
@@ -305,7 +323,11 @@ func (r *run) decide(c StatusChange) (verdict, error) {
 	if err != nil {
 		return verdict{}, dispute.Invalid(err.Error())
 	}
-	if policy := st.Config.RolePolicy; !policy.Allows(role, to) {
+	policy := dispute.PolicyOpen
+	if st.Config != nil {
+		policy = st.Config.RolePolicy
+	}
+	if !policy.Allows(role, to) {
 		return verdict{}, dispute.Forbidden(role, to, policy)
 	}
 	if to == st.Status {
@@ -314,7 +336,7 @@ func (r *run) decide(c StatusChange) (verdict, error) {
 	if st.Closed {
 		return verdict{}, dispute.Closed(st.DisputeID, st.Status)
 	}
-	if !r.machine.Can(to) {
+	if !m.Can(to) {
 		return verdict{}, dispute.Illegal(st.DisputeID, st.Status, to)
 	}
 	return verdict{to: to, role: role}, nil

@@ -168,8 +168,15 @@ func refused(t *testing.T, o *outcome, errType, msg string) {
 	t.Helper()
 	require.True(t, o.done, "update not answered")
 	assert.True(t, o.rejected, "should be rejected by the validator, got %v", o.err)
+	assertAppError(t, o.err, errType, msg)
+}
+
+// assertAppError asserts that err is a non-retryable ApplicationError of
+// type errType and message msg.
+func assertAppError(t *testing.T, err error, errType, msg string) {
+	t.Helper()
 	var appErr *temporal.ApplicationError
-	require.ErrorAs(t, o.err, &appErr)
+	require.ErrorAs(t, err, &appErr)
 	assert.Equal(t, errType, appErr.Type())
 	assert.Equal(t, msg, appErr.Message())
 	assert.True(t, appErr.NonRetryable())

@@ -117,6 +117,17 @@ func TestClosesAfterCloseAfter(t *testing.T) {
 	require.Len(t, st.Rejected, 1)
 	assert.Equal(t, "Dispute "+disputeID+" is closed (status WD)", st.Rejected[0].Reason)
 	assert.Equal(t, t0.Add(time.Hour+week), h.env.Now().UTC(), "completes CloseAfter after the final status")
+
+	// Once the workflow has completed, its last state gives the same answers.
+	res, err := st.Decide(change("wd", "Petitioner"))
+	require.NoError(t, err)
+	assert.Equal(t, workflows.StatusResult{DisputeID: disputeID, Status: "WD", Repeat: true}, res)
+	_, err = st.Decide(change("CON_INIT", "MEDIATOR"))
+	assertAppError(t, err, dispute.ErrDisputeClosed, "Dispute "+disputeID+" is closed (status WD)")
+	foreign := change("WD", "PETITIONER")
+	foreign.InstitutionID = "OTHER-ODRI"
+	_, err = st.Decide(foreign)
+	assertAppError(t, err, dispute.ErrWrongInstitution, "Dispute "+disputeID+" not found")
 }
 
 func TestCloseAfterIsConfigurable(t *testing.T) {
