@@ -252,6 +252,7 @@ func (r *run) validate(_ workflow.Context, c StatusChange) error {
 // skipped on replay), then applies the change.
 func (r *run) update(ctx workflow.Context, c StatusChange) (StatusResult, error) {
 	r.changes++
+	from := r.st.Status
 	v, err := r.decide(c)
 	if err == nil {
 		err = r.apply(ctx, c, v)
@@ -259,7 +260,7 @@ func (r *run) update(ctx workflow.Context, c StatusChange) (StatusResult, error)
 	if err != nil {
 		return StatusResult{}, applicationError(err)
 	}
-	return StatusResult{DisputeID: r.st.DisputeID, Status: string(r.st.Status), Repeat: v.repeat}, nil
+	return StatusResult{DisputeID: r.st.DisputeID, From: string(from), Status: string(r.st.Status), Repeat: v.repeat}, nil
 }
 
 // signal handles a signalled change through the same decision and
@@ -304,7 +305,7 @@ func (s *State) Decide(c StatusChange) (StatusResult, error) {
 	if err != nil {
 		return StatusResult{}, applicationError(err)
 	}
-	return StatusResult{DisputeID: s.DisputeID, Status: string(v.to), Repeat: v.repeat}, nil
+	return StatusResult{DisputeID: s.DisputeID, From: string(s.Status), Status: string(v.to), Repeat: v.repeat}, nil
 }
 
 // decide says whether c may be applied to st, whose state machine is m. The

@@ -78,6 +78,7 @@ func TestTransitionCrossProduct(t *testing.T) {
 					repeats++
 				case specLegal[[2]dispute.Status{from, to}]:
 					accepted(t, got, string(to), false)
+					assert.Equal(t, string(from), got.res.From)
 					wantHistory++
 					applied++
 					assert.Equal(t, workflows.HistoryEntry{

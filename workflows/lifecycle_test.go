@@ -121,7 +121,7 @@ func TestClosesAfterCloseAfter(t *testing.T) {
 	// Once the workflow has completed, its last state gives the same answers.
 	res, err := st.Decide(change("wd", "Petitioner"))
 	require.NoError(t, err)
-	assert.Equal(t, workflows.StatusResult{DisputeID: disputeID, Status: "WD", Repeat: true}, res)
+	assert.Equal(t, workflows.StatusResult{DisputeID: disputeID, From: "WD", Status: "WD", Repeat: true}, res)
 	_, err = st.Decide(change("CON_INIT", "MEDIATOR"))
 	assertAppError(t, err, dispute.ErrDisputeClosed, "Dispute "+disputeID+" is closed (status WD)")
 	foreign := change("WD", "PETITIONER")

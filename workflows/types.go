@@ -123,10 +123,12 @@ type StatusChange struct {
 	Email         string `json:"email"`
 }
 
-// StatusResult answers an accepted status update. Repeat is true when the
-// dispute already had the status, in which case nothing was recorded.
+// StatusResult answers an accepted status update. From is the status before
+// the change (equal to Status for a repeat). Repeat is true when the dispute
+// already had the status, in which case nothing was recorded.
 type StatusResult struct {
 	DisputeID string `json:"disputeId"`
+	From      string `json:"from"`
 	Status    string `json:"status"`
 	Repeat    bool   `json:"repeat"`
 }
