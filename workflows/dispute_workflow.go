@@ -100,17 +100,11 @@ func (w *Workflows) newRun(ctx workflow.Context, in Input) (*run, error) {
 		machine: dispute.NewMachine(st.Status),
 		signals: workflow.GetSignalChannel(ctx, SignalStatus),
 	}
-	// Handlers are registered before the first blocking call so that updates
-	// and queries arriving with the first workflow task are served.
-	if err := workflow.SetQueryHandler(ctx, QueryState, r.query); err != nil {
-		return nil, fmt.Errorf("register query %q: %w", QueryState, err)
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateStatus, r.update,
-		workflow.UpdateHandlerOptions{Validator: r.validate}); err != nil {
-		return nil, fmt.Errorf("register update %q: %w", UpdateStatus, err)
-	}
 	// Upserted on every run, not only on the transfer, so a dispute is
-	// findable even when whoever started it set no search attributes.
+	// findable even when whoever started it set no search attributes. This
+	// comes before the update handler is registered: updates that arrived
+	// with the first workflow task run as soon as it is, and their upserts
+	// must come after this one, not be overwritten by it.
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		StatusKey.ValueSet(string(st.Status)),
 		TypeKey.ValueSet(st.DisputeType),
@@ -119,6 +113,15 @@ func (w *Workflows) newRun(ctx workflow.Context, in Input) (*run, error) {
 		UpdatedAtKey.ValueSet(st.UpdatedAt),
 	); err != nil {
 		return nil, fmt.Errorf("upsert search attributes of dispute %s: %w", st.DisputeID, err)
+	}
+	// Handlers are registered before the first blocking call so that updates
+	// and queries arriving with the first workflow task are served.
+	if err := workflow.SetQueryHandler(ctx, QueryState, r.query); err != nil {
+		return nil, fmt.Errorf("register query %q: %w", QueryState, err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateStatus, r.update,
+		workflow.UpdateHandlerOptions{Validator: r.validate}); err != nil {
+		return nil, fmt.Errorf("register update %q: %w", UpdateStatus, err)
 	}
 	return r, nil
 }
