@@ -17,11 +17,8 @@ import (
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
-	if len(files) == 0 {
-		// TODO(lead): remove once histories are recorded; an empty directory
-		// must then fail, or replay protection silently disappears.
-		t.Skip("no histories recorded yet")
-	}
+	// An empty directory fails: replay protection must not silently vanish.
+	require.NotEmpty(t, files, "no recorded histories; record them with: go test ./integration -run TestRecordedScenariosReplay -record")
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			replayer := sdkworker.NewWorkflowReplayer()
