@@ -3,6 +3,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -22,6 +24,9 @@ type Options struct {
 	MaxConcurrentWorkflowTasks int
 	// MaxConcurrentActivities bounds the activities run at once.
 	MaxConcurrentActivities int
+	// StopTimeout is how long Stop waits for running activities to finish
+	// (graceful drain); the SDK's default is zero.
+	StopTimeout time.Duration
 }
 
 // New returns a worker on workflows.TaskQueue running the dispute workflow
@@ -34,6 +39,7 @@ func New(c client.Client, cfg workflows.Config, opts Options) sdkworker.Worker {
 		MaxConcurrentWorkflowTaskPollers:       opts.WorkflowTaskPollers,
 		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
 		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
+		WorkerStopTimeout:                      opts.StopTimeout,
 	})
 	Register(w, cfg)
 	return w
