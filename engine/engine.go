@@ -33,6 +33,9 @@ type Config struct {
 	APIKey    string // Temporal Cloud API key; implies TLS
 	// ServerName overrides the TLS server name (TEMPORAL_TLS_SERVER_NAME).
 	ServerName string
+	// Metrics receives the SDK's client and worker metrics (see
+	// PrometheusMetrics); nil reports none.
+	Metrics client.MetricsHandler
 }
 
 // ConfigFromEnv reads the variables the Temporal CLI and SDKs use:
@@ -91,9 +94,10 @@ func Dial(cfg Config, logger *slog.Logger) (client.Client, error) {
 		return nil, err
 	}
 	opts := client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		HostPort:       cfg.Address,
+		Namespace:      cfg.Namespace,
+		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		MetricsHandler: cfg.Metrics,
 		ConnectionOptions: client.ConnectionOptions{
 			TLS: tlsConf,
 		},

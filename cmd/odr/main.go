@@ -36,7 +36,7 @@ func newRootCmd() *cobra.Command {
 			return bindEnv(cmd)
 		},
 	}
-	root.AddCommand(newDevCmd(), newClientCmd(), newDisputeCmd(), newInstitutionCmd(), newKeyCmd())
+	root.AddCommand(newDevCmd(), newAPICmd(), newWorkerCmd(), newSetupCmd(), newClientCmd(), newDisputeCmd(), newInstitutionCmd(), newKeyCmd())
 	return root
 }
 

@@ -14,11 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/spf13/pflag"
-
-	"github.com/odrflow/odrflow/api/auth"
-	"github.com/odrflow/odrflow/registry"
 )
 
 // listen binds addr up front, so a busy port is one clear error before
@@ -106,39 +101,4 @@ func (s *shutdownStack) run() {
 		(*s)[i]()
 	}
 	*s = nil
-}
-
-// authFlags tighten token checks beyond SPEC §3's defaults.
-type authFlags struct {
-	requireExp  bool
-	maxTokenAge time.Duration
-}
-
-func (a *authFlags) register(f *pflag.FlagSet) {
-	f.BoolVar(&a.requireExp, "require-exp", false, "refuse signed tokens without an exp claim")
-	f.DurationVar(&a.maxTokenAge, "max-token-age", 0, "refuse tokens issued longer ago than this, or valid for longer (0: no bound)")
-}
-
-func (a authFlags) options() auth.Options {
-	return auth.Options{RequireExp: a.requireExp, MaxTokenAge: a.maxTokenAge}
-}
-
-// rateFlags bound requests per signing key.
-type rateFlags struct {
-	perSecond float64
-	burst     int
-}
-
-func (r *rateFlags) register(f *pflag.FlagSet) {
-	f.Float64Var(&r.perSecond, "rate-limit", 100, "requests per second allowed per signing key (0: unlimited)")
-	f.IntVar(&r.burst, "rate-burst", 200, "burst of requests allowed per signing key")
-}
-
-// registryDirectory lets the admin API check institutions against the
-// registry's current snapshot.
-type registryDirectory struct{ store *registry.Store }
-
-func (d registryDirectory) HasInstitution(id string) bool {
-	_, ok := d.store.Current().Institution(id)
-	return ok
 }
