@@ -171,12 +171,12 @@ func build(doc *document) (*Registry, error) {
 				continue
 			}
 			u := User{Email: fu.email, Phone: fu.phone, emailKey: NormalizeEmail(fu.email), phoneKey: NormalizePhone(fu.phone)}
-			if k := [2]string{u.emailKey, u.phoneKey}; seenUser[k] {
+			k := [2]string{u.emailKey, u.phoneKey}
+			if seenUser[k] {
 				fail(fu.line, uwhere, "duplicate user")
 				continue
-			} else {
-				seenUser[k] = true
 			}
+			seenUser[k] = true
 			inst.Users = append(inst.Users, u)
 		}
 

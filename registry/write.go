@@ -188,6 +188,13 @@ func validateUser(email, phone string) error {
 // document tree and the validated registry it represents, and reports
 // whether it changed anything.
 func update(path string, edit func(root *yaml.Node, reg *Registry) (bool, error)) error {
+	// Edit the file a symlink points to: renaming over the link would
+	// replace it with a regular file and detach it from its target. The
+	// lock is the target's too, so writers using either name exclude each
+	// other.
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	lock := flock.New(path + ".lock")
 	if err := lock.Lock(); err != nil {
 		return fmt.Errorf("lock registry: %w", err)

@@ -292,6 +292,35 @@ institutions:
 	}
 }
 
+func TestWritersFollowSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.yaml")
+	link := filepath.Join(dir, "institutions.yaml")
+	if err := AddInstitution(target, demoInput); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real.yaml", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddUser(link, "DEMO-ODRI", "second@demo-odri.example", "9800000002"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatal("the symlink was replaced by a regular file")
+	}
+	r, err := Load(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst, _ := r.Institution("DEMO-ODRI"); !inst.HasUser("second@demo-odri.example", "9800000002") {
+		t.Error("the user did not reach the link's target")
+	}
+}
+
 // TestConcurrentWriters runs many writers at once in one process; each holds
 // its own lock file descriptor, exactly like separate CLI processes.
 func TestConcurrentWriters(t *testing.T) {

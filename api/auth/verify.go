@@ -94,6 +94,24 @@ func (c *claims) GetIssuer() (string, error)                   { return "", nil 
 func (c *claims) GetSubject() (string, error)                  { return "", nil }
 func (c *claims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
+// maxNumericDate is the end of year 9999 in seconds since the epoch.
+const maxNumericDate = 253402300799
+
+// Validate refuses time claims that time.Time cannot represent: converted,
+// they would wrap around, and a far-future nbf would pass as a past one.
+// jwt.Validator calls it after the standard checks.
+func (c *claims) Validate() error {
+	for _, tc := range []struct {
+		name string
+		v    *float64
+	}{{"exp", c.Exp}, {"nbf", c.Nbf}, {"iat", c.Iat}} {
+		if tc.v != nil && (*tc.v > maxNumericDate || *tc.v < -maxNumericDate) {
+			return newError(CheckMalformedToken, "token claim %s is out of range", tc.name)
+		}
+	}
+	return nil
+}
+
 // phone returns the phone claim as text, "" if absent or of another type.
 func (c *claims) phone() string {
 	switch p := c.Phone.(type) {

@@ -260,6 +260,8 @@ func TestAuthenticateRefuses(t *testing.T) {
 			"issued_in_future: token is issued in the future, at 2025-03-01T10:02:00Z"},
 		{"exp not a number", hdr(rs256(t, privA, "ka", claimsAt(emailA, phoneA).with("exp", "tomorrow"))), "status",
 			"malformed_token: token is not a well-formed JWT"},
+		{"nbf beyond year 9999", hdr(rs256(t, privA, "ka", claimsAt(emailA, phoneA).with("nbf", 1e30))), "status",
+			"malformed_token: token claim nbf is out of range"},
 		{"no email", hdr(rs256(t, privA, "ka", claimsAt(emailA, phoneA).with("email", nil))), "status",
 			"missing_claims: token must carry the claims email and phone"},
 		{"no phone", hdr(rs256(t, privA, "ka", claimsAt(emailA, phoneA).with("phone", nil))), "status",
