@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -50,6 +52,7 @@ type DisputeList struct {
 }
 
 type adminHandlers struct {
+	pages        pageTokens
 	engine       Engine
 	institutions InstitutionDirectory
 	timeout      time.Duration
@@ -126,6 +129,8 @@ func Transfer(ctx context.Context, engine Engine, t TransferRequest) error {
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without this the SDK answers a duplicate with the existing run.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.StatusKey.ValueSet(string(dispute.Transferred)),
 			workflows.InstitutionKey.ValueSet(t.InstitutionID),
@@ -178,8 +183,8 @@ func (a *adminHandlers) list(w http.ResponseWriter, r *http.Request) {
 	}
 	var token []byte
 	if err == nil && q.Get("pageToken") != "" {
-		token, err = base64.RawURLEncoding.DecodeString(q.Get("pageToken"))
-		if err != nil {
+		var ok bool
+		if token, ok = a.pages.open(q.Get("pageToken")); !ok {
 			err = &RequestError{Field: "pageToken", Message: "is not a token this API returned"}
 		}
 	}
@@ -194,17 +199,12 @@ func (a *adminHandlers) list(w http.ResponseWriter, r *http.Request) {
 		Query: query, PageSize: int32(pageSize), NextPageToken: token,
 	})
 	a.metrics.observeTemporal("list", started, err)
-	var invalid *serviceerror.InvalidArgument
-	if errors.As(err, &invalid) {
-		writeError(w, &RequestError{Field: "pageToken", Message: "is not a token this API returned"})
-		return
-	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	out := DisputeList{Disputes: make([]DisputeSummary, 0, len(resp.GetExecutions())),
-		NextPageToken: base64.RawURLEncoding.EncodeToString(resp.GetNextPageToken())}
+		NextPageToken: a.pages.seal(resp.GetNextPageToken())}
 	for _, e := range resp.GetExecutions() {
 		attrs, err := decodeDisputeAttributes(e.GetSearchAttributes())
 		if err != nil {
@@ -220,6 +220,43 @@ func (a *adminHandlers) list(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pageTokens seals visibility page tokens with an HMAC so that the API only
+// ever hands Temporal a token it issued itself: a forged or corrupted token
+// is a 400 here instead of an opaque server failure. The key derives from the
+// admin token, which every API instance of a deployment shares.
+type pageTokens struct{ key []byte }
+
+func newPageTokens(adminToken string) pageTokens {
+	sum := sha256.Sum256([]byte("odrflow page token\x00" + adminToken))
+	return pageTokens{key: sum[:]}
+}
+
+const pageTokenMACSize = 16
+
+func (p pageTokens) mac(token []byte) []byte {
+	m := hmac.New(sha256.New, p.key)
+	m.Write(token)
+	return m.Sum(nil)[:pageTokenMACSize]
+}
+
+// seal returns the token handed to clients; an empty token stays empty.
+func (p pageTokens) seal(token []byte) string {
+	if len(token) == 0 {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(append(append([]byte{}, token...), p.mac(token)...))
+}
+
+// open returns the server token inside s if s was sealed by seal.
+func (p pageTokens) open(s string) ([]byte, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) <= pageTokenMACSize {
+		return nil, false
+	}
+	token, sum := raw[:len(raw)-pageTokenMACSize], raw[len(raw)-pageTokenMACSize:]
+	return token, hmac.Equal(sum, p.mac(token))
 }
 
 // contextWithTimeout bounds one Temporal call made for request r.

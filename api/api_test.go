@@ -151,3 +151,23 @@ func TestKeyLimiter(t *testing.T) {
 	assert.True(t, l.Allow("b"))
 	assert.True(t, newKeyLimiter(0, 0).Allow("a"), "0 disables")
 }
+
+func TestPageTokensAreSealed(t *testing.T) {
+	p := newPageTokens("admin-token")
+	sealed := p.seal([]byte(`{"offset":50}`))
+	got, ok := p.open(sealed)
+	require.True(t, ok)
+	assert.Equal(t, `{"offset":50}`, string(got))
+	assert.Equal(t, "", p.seal(nil), "no next page")
+
+	_, ok = newPageTokens("another deployment").open(sealed)
+	assert.False(t, ok, "sealed under another key")
+	raw := []byte(sealed)
+	raw[2] ^= 1
+	_, ok = p.open(string(raw))
+	assert.False(t, ok, "tampered")
+	for _, bad := range []string{"", "!!!", "AAAA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+		_, ok = p.open(bad)
+		assert.False(t, ok, bad)
+	}
+}

@@ -481,7 +481,8 @@ func TestAdminAPI(t *testing.T) {
 			"type=" + url.QueryEscape("x' OR WorkflowType != '"),
 			"status=DONE",
 			"pageSize=0", "pageSize=abc", "pageSize=5000",
-			"pageToken=%%%",
+			"pageToken=" + url.QueryEscape("not base64!"),
+			"pageToken=AAAAAAAA",
 		} {
 			r := e.adminDo(t, http.MethodGet, "/admin/v1/disputes?"+bad, nil)
 			assert.Equal(t, http.StatusBadRequest, r.code, bad)

@@ -49,12 +49,14 @@ func (a *apiFlags) register(f *pflag.FlagSet, registryHelp string) {
 }
 
 // listen binds both listeners before anything else starts.
-func (a *apiFlags) listen(stack *shutdownStack) (public, admin net.Listener, err error) {
-	if public, err = listen("public API (--http-addr)", a.httpAddr); err != nil {
+func (a *apiFlags) listen(stack *shutdownStack) (net.Listener, net.Listener, error) {
+	public, err := listen("public API (--http-addr)", a.httpAddr)
+	if err != nil {
 		return nil, nil, err
 	}
 	stack.push(func() { public.Close() })
-	if admin, err = listen("admin API (--admin-addr)", a.adminAddr); err != nil {
+	admin, err := listen("admin API (--admin-addr)", a.adminAddr)
+	if err != nil {
 		return nil, nil, err
 	}
 	stack.push(func() { admin.Close() })
