@@ -32,7 +32,7 @@ const adminTestToken = "admin-test-token-0123456789"
 // institution is a registered test institution with one user and key.
 type institution struct {
 	id, email, phone, keyID string
-	key                      *rsa.PrivateKey
+	key                     *rsa.PrivateKey
 }
 
 var (
