@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -170,4 +172,31 @@ func TestPageTokensAreSealed(t *testing.T) {
 		_, ok = p.open(bad)
 		assert.False(t, ok, bad)
 	}
+}
+
+// A refused request leaves no trace in workflow history, so it must leave
+// one audit line in the log.
+func TestRejectedRequestIsAudited(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := NewPublic(PublicConfig{Logger: logger, Ready: func(context.Context) error { return nil }})
+	req := httptest.NewRequest(http.MethodPost, "/status", strings.NewReader(`{"dispute":{"disputeId":"D-9","disputetype":"c","role":"MEDIATOR","userName":"u","status":"NOPE"}}`))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	var audit map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m))
+		if m["msg"] == "status change rejected" {
+			require.Nil(t, audit, "one audit line")
+			audit = m
+		}
+	}
+	require.NotNil(t, audit)
+	assert.Equal(t, float64(400), audit["http_status"])
+	assert.Equal(t, "invalid_request", audit["code"])
+	assert.Contains(t, audit["reason"], "dispute.status")
+	assert.NotEmpty(t, audit["request_id"])
+	assert.Equal(t, "D-9", audit["dispute_id"])
 }

@@ -58,7 +58,7 @@ type validStatusChange struct {
 }
 
 // decodeStatusRequest reads and validates the body; every refusal names the
-// field. The seed describes "dispute" as "the JSON string with information
+// field, and returns what was valid so far for the audit log. The seed describes "dispute" as "the JSON string with information
 // about the dispute", so a JSON string holding the object is accepted too.
 func decodeStatusRequest(body io.Reader) (validStatusChange, error) {
 	raw, err := io.ReadAll(body)
@@ -106,23 +106,23 @@ func decodeStatusRequest(body io.Reader) (validStatusChange, error) {
 	for _, f := range fields {
 		s := strings.TrimSpace(f.val)
 		if s == "" {
-			return validStatusChange{}, &RequestError{Field: "dispute." + f.name, Message: "is required and must not be empty"}
+			return v, &RequestError{Field: "dispute." + f.name, Message: "is required and must not be empty"}
 		}
 		if utf8.RuneCountInString(s) > f.max {
-			return validStatusChange{}, &RequestError{Field: "dispute." + f.name, Message: fmt.Sprintf("is longer than %d characters", f.max)}
+			return v, &RequestError{Field: "dispute." + f.name, Message: fmt.Sprintf("is longer than %d characters", f.max)}
 		}
 		if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-			return validStatusChange{}, &RequestError{Field: "dispute." + f.name, Message: "contains control characters"}
+			return v, &RequestError{Field: "dispute." + f.name, Message: "contains control characters"}
 		}
 		if f.dst != nil {
 			*f.dst = s
 		}
 	}
 	if v.status, err = dispute.ParseStatus(b.Status); err != nil {
-		return validStatusChange{}, &RequestError{Field: "dispute.status", Message: err.Error()}
+		return v, &RequestError{Field: "dispute.status", Message: err.Error()}
 	}
 	if v.role, err = dispute.ParseRole(b.Role); err != nil {
-		return validStatusChange{}, &RequestError{Field: "dispute.role", Message: err.Error()}
+		return v, &RequestError{Field: "dispute.role", Message: err.Error()}
 	}
 	return v, nil
 }
