@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/odrflow/odrflow/activities"
 	"github.com/odrflow/odrflow/dispute"
 )
 
@@ -16,7 +17,20 @@ import (
 // registered under WorkflowName.
 type Workflows struct {
 	Config Config
+	// DeliverWebhooks says whether this worker has a webhook receiver
+	// configured. Unlike Config it is not frozen: it is a property of the
+	// worker's environment, which running disputes follow (see emit).
+	DeliverWebhooks bool
 }
+
+// Disputes run by code older than versionDeadlines have no deadlines and send
+// no webhooks. Each run asks workflow.GetVersion once, at its start: a run
+// begun by older code replays its history without the timers and activities
+// it never scheduled, and keeps that behaviour until it continues as new.
+const (
+	changeDeadlines                   = "deadlines-and-webhooks"
+	versionDeadlines workflow.Version = 1
+)
 
 // DisputeWorkflow is the life of one dispute, from its transfer to an
 // institution until CloseAfter past its final status.
@@ -34,8 +48,15 @@ type Workflows struct {
 // while replaying than it decided when the history was written (a
 // non-determinism failure, or a dispute whose rules change under it).
 // MutableSideEffect would instead adopt new flag values in running disputes,
-// changing the rules mid-dispute; a dispute keeps the policy it was transferred
-// under.
+// changing the rules mid-dispute; a dispute keeps the policy and time limits
+// it was transferred under.
+//
+// Deadlines (deadlines.go) are durable timers run by the main loop from
+// State.Deadline, so they survive worker restarts and continue-as-new, and
+// move when an extension moves the deadline. Webhooks (webhooks.go) are queued
+// in State.PendingWebhooks by whatever accepts a change and delivered one at a
+// time, in order, by a workflow goroutine, so that no handler waits for a
+// receiver.
 func (w *Workflows) DisputeWorkflow(ctx workflow.Context, in Input) error {
 	r, err := w.newRun(ctx, in)
 	if err != nil {
@@ -52,6 +73,16 @@ type run struct {
 	// changes counts the updates and signals this run handled; past
 	// Config.MaxChangesPerRun the run continues as new.
 	changes int
+	// version is the code version this run follows (versionDeadlines).
+	version workflow.Version
+	// webhooks reads whether the worker delivers webhooks.
+	webhooks func() bool
+	// deadline is the timer of the running deadline.
+	deadline deadlineTimer
+	// stopDelivery stops the delivery goroutine; delivering is true while
+	// it runs.
+	stopDelivery workflow.CancelFunc
+	delivering   bool
 }
 
 // verdict is what decide concluded about an acceptable change.
@@ -87,18 +118,40 @@ func (w *Workflows) newRun(ctx workflow.Context, in Input) (*run, error) {
 	if st.Rejected == nil {
 		st.Rejected = []Rejection{}
 	}
+	if st.Extensions == nil {
+		st.Extensions = []Extension{}
+	}
+	if st.MissedDeadlines == nil {
+		st.MissedDeadlines = []MissedDeadline{}
+	}
+	if st.PendingWebhooks == nil {
+		st.PendingWebhooks = []activities.Event{}
+	}
+	if st.WebhookFailures == nil {
+		st.WebhookFailures = []WebhookFailure{}
+	}
+	var cfg Config
 	if st.Config == nil {
-		cfg, err := w.freezeConfig(ctx)
-		if err != nil {
+		var err error
+		if cfg, err = w.freezeConfig(ctx); err != nil {
 			return nil, err
 		}
-		st.Config = &cfg
+	} else {
+		// A Config carried from a run of older code lacks the fields added
+		// since; they get their defaults, as in freezeConfig.
+		var err error
+		if cfg, err = st.Config.normalized(); err != nil {
+			return nil, fmt.Errorf("carried config of dispute %s: %w", st.DisputeID, err)
+		}
 	}
+	st.Config = &cfg
 
 	r := &run{
-		st:      st,
-		machine: dispute.NewMachine(st.Status),
-		signals: workflow.GetSignalChannel(ctx, SignalStatus),
+		st:       st,
+		machine:  dispute.NewMachine(st.Status),
+		signals:  workflow.GetSignalChannel(ctx, SignalStatus),
+		version:  workflow.GetVersion(ctx, changeDeadlines, workflow.DefaultVersion, versionDeadlines),
+		webhooks: func() bool { return w.DeliverWebhooks },
 	}
 	// Upserted on every run, not only on the transfer, so a dispute is
 	// findable even when whoever started it set no search attributes. This
@@ -123,6 +176,10 @@ func (w *Workflows) newRun(ctx workflow.Context, in Input) (*run, error) {
 		workflow.UpdateHandlerOptions{Validator: r.validate}); err != nil {
 		return nil, fmt.Errorf("register update %q: %w", UpdateStatus, err)
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtendDeadline, r.extend,
+		workflow.UpdateHandlerOptions{Validator: r.validateExtension}); err != nil {
+		return nil, fmt.Errorf("register update %q: %w", UpdateExtendDeadline, err)
+	}
 	return r, nil
 }
 
@@ -130,7 +187,9 @@ func (w *Workflows) newRun(ctx workflow.Context, in Input) (*run, error) {
 // An invalid Config panics inside the side effect, before anything is
 // recorded: that fails the workflow task, which Temporal retries, so the
 // dispute waits for a correctly configured worker instead of freezing a bad
-// Config for life.
+// Config for life. The recorded value is normalized again after reading: a
+// Config recorded by older code lacks the fields added since, which read as
+// zero and so get their defaults.
 func (w *Workflows) freezeConfig(ctx workflow.Context) (Config, error) {
 	var cfg Config
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
@@ -143,16 +202,21 @@ func (w *Workflows) freezeConfig(ctx workflow.Context) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("read frozen config: %w", err)
 	}
-	return cfg, nil
+	return cfg.normalized()
 }
 
-// serve handles signals and waits, until the run continues as new or, CloseAfter
-// past a final status, the dispute completes. Updates are served meanwhile by
-// their handler.
+// serve handles signals and deadlines and waits, until the run continues as
+// new or, CloseAfter past a final status and once every webhook is
+// delivered, the dispute completes. Updates are served meanwhile by their
+// handlers, webhooks by the delivery goroutine.
 func (r *run) serve(ctx workflow.Context) error {
+	r.startDelivery(ctx)
 	var closeTimer workflow.Future
 	for {
 		r.drainSignals(ctx)
+		if err := r.watchDeadline(ctx); err != nil {
+			return err
+		}
 		if r.shouldContinueAsNew(ctx) {
 			return r.continueAsNew(ctx)
 		}
@@ -160,7 +224,7 @@ func (r *run) serve(ctx workflow.Context) error {
 			closeTimer = workflow.NewTimerWithOptions(ctx, r.closeIn(ctx),
 				workflow.TimerOptions{Summary: "close after final status"})
 		}
-		if closeTimer != nil && closeTimer.IsReady() {
+		if closeTimer != nil && closeTimer.IsReady() && r.delivered() {
 			if err := closeTimer.Get(ctx, nil); err != nil {
 				return err
 			}
@@ -169,8 +233,9 @@ func (r *run) serve(ctx workflow.Context) error {
 		err := workflow.Await(ctx, func() bool {
 			return r.signals.Len() > 0 ||
 				r.shouldContinueAsNew(ctx) ||
+				r.deadline.stale(r.runningDeadline()) ||
 				(r.st.Closed && closeTimer == nil) ||
-				(closeTimer != nil && closeTimer.IsReady())
+				(closeTimer != nil && closeTimer.IsReady() && r.delivered())
 		})
 		if err != nil {
 			return err
@@ -180,13 +245,14 @@ func (r *run) serve(ctx workflow.Context) error {
 
 // closeIn returns how long the closed dispute has left to answer repeats. It
 // counts from the final change, so a run that continued as new keeps the
-// original deadline.
+// original deadline; a run that continued as new past it (waiting for
+// webhooks to be delivered) has none left.
 func (r *run) closeIn(ctx workflow.Context) time.Duration {
 	closedAt := r.st.UpdatedAt
 	if n := len(r.st.History); n > 0 {
 		closedAt = r.st.History[n-1].At
 	}
-	return closedAt.Add(r.st.Config.CloseAfter).Sub(workflow.Now(ctx))
+	return max(0, closedAt.Add(r.st.Config.CloseAfter).Sub(workflow.Now(ctx)))
 }
 
 func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -195,8 +261,14 @@ func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
 }
 
 // continueAsNew hands the whole state to a new run once no handler is
-// running, so no update is cut off and no signal is lost.
+// running, so no update is cut off and no signal is lost. Webhook delivery
+// stops first (finishHandlers must be the last wait, so that no handler
+// starts after it); undelivered events travel in the state, the one being
+// delivered included, and the next run delivers them with the same ids.
 func (r *run) continueAsNew(ctx workflow.Context) error {
+	if err := r.stopDeliveries(ctx); err != nil {
+		return err
+	}
 	if err := r.finishHandlers(ctx); err != nil {
 		return err
 	}
@@ -360,12 +432,23 @@ func (r *run) apply(ctx workflow.Context, c StatusChange, v verdict) error {
 		return dispute.Illegal(r.st.DisputeID, from, v.to)
 	}
 	now := workflow.Now(ctx).UTC()
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
+	// Leaving a stage at or after its deadline misses it, even when the
+	// deadline's timer fired in the same workflow task and the main loop has
+	// not seen it yet (handlers run first).
+	missed := StageOf(from) != StageOf(v.to) && r.deadlinePassed(now)
+	attrs := []temporal.SearchAttributeUpdate{
 		StatusKey.ValueSet(string(v.to)),
 		UpdatedAtKey.ValueSet(now),
-	); err != nil {
+	}
+	if missed && !r.st.DeadlineBreached {
+		attrs = append(attrs, DeadlineBreachedKey.ValueSet(true))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
 		r.machine = dispute.NewMachine(from)
 		return fmt.Errorf("upsert search attributes of dispute %s: %w", r.st.DisputeID, err)
+	}
+	if missed {
+		r.recordMiss(ctx, now)
 	}
 	r.st.Status = v.to
 	r.st.StatusDescription = v.to.Description()
@@ -380,6 +463,8 @@ func (r *run) apply(ctx workflow.Context, c StatusChange, v verdict) error {
 		KeyID:    c.KeyID,
 		At:       now,
 	})
+	r.moveDeadline(from, v.to, now)
+	r.emit(ctx, activities.Event{Type: activities.EventStatusChanged, From: string(from), To: string(v.to), At: now})
 	return nil
 }
 

@@ -205,7 +205,10 @@ func TestStrictPolicy(t *testing.T) {
 		roles = append(roles, e.Role)
 	}
 	assert.Equal(t, []dispute.Role{"MEDIATOR", "MEDIATOR", "ARBITRATOR", "CASEMANAGER", "PETITIONER"}, roles)
-	assert.Equal(t, &workflows.Config{RolePolicy: "strict", CloseAfter: 7 * 24 * time.Hour, MaxChangesPerRun: 500}, st.Config)
+	assert.Equal(t, &workflows.Config{
+		RolePolicy: "strict", CloseAfter: 7 * 24 * time.Hour, MaxChangesPerRun: 500,
+		ConciliationDeadline: 21 * 24 * time.Hour, ConciliationExtensionMax: 10 * 24 * time.Hour, ArbitrationDeadline: 30 * 24 * time.Hour,
+	}, st.Config)
 }
 
 // TestConfigIsFrozen changes the worker's Config while a dispute runs: the
@@ -324,8 +327,11 @@ func TestQueryShape(t *testing.T) {
 		"closed": false,
 		"transferredAt": "2024-01-15T10:00:00Z",
 		"updatedAt": "2024-01-15T10:02:00Z",
-		"deadline": null,
+		"deadline": "2024-02-05T10:01:00Z",
+		"deadlineStage": "conciliation",
 		"deadlineBreached": false,
+		"extensions": [],
+		"missedDeadlines": [],
 		"history": [
 			{"from": "TRANSFERRED", "to": "CON_INIT", "role": "MEDIATOR", "userName": "Bruce Wayne",
 			 "email": "case.manager@demo-odri.example", "keyId": "8c1f0e7a6b2d4c39a0e5f1d2c3b4a596",
@@ -340,7 +346,12 @@ func TestQueryShape(t *testing.T) {
 			 "reason": "Illegal transition for Dispute MII-INV-2024-01-781096: CON_PROG -> ARB_RES",
 			 "at": "2024-01-15T10:03:00Z"}
 		],
-		"config": {"rolePolicy": "open", "closeAfter": 604800000000000, "maxChangesPerRun": 500}
+		"pendingWebhooks": [],
+		"webhookFailures": [],
+		"eventSeq": 0,
+		"config": {"rolePolicy": "open", "closeAfter": 604800000000000, "maxChangesPerRun": 500,
+			"conciliationDeadline": 1814400000000000, "conciliationExtensionMax": 864000000000000,
+			"arbitrationDeadline": 2592000000000000}
 	}`, string(got))
 }
 

@@ -1,17 +1,21 @@
 package workflows_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/odrflow/odrflow/activities"
 	"github.com/odrflow/odrflow/worker"
 	"github.com/odrflow/odrflow/workflows"
 )
@@ -61,8 +65,17 @@ type upsert struct {
 // outcome is the answer to one update.
 type outcome struct {
 	done     bool
-	rejected bool // by the validator, before reaching history
+	rejected bool      // by the validator, before reaching history
+	at       time.Time // when the answer came
 	res      workflows.StatusResult
+	err      error
+}
+
+// extension is the answer to one extendDeadline update.
+type extension struct {
+	done     bool
+	rejected bool
+	st       workflows.State
 	err      error
 }
 
@@ -93,7 +106,7 @@ func (h *harness) update(at time.Duration, c workflows.StatusChange) *outcome {
 				o.done, o.rejected, o.err = true, true, err
 			},
 			OnComplete: func(res any, err error) {
-				o.done, o.err = true, err
+				o.done, o.err, o.at = true, err, h.env.Now().UTC()
 				if err == nil {
 					o.res = res.(workflows.StatusResult)
 				}
@@ -101,6 +114,25 @@ func (h *harness) update(at time.Duration, c workflows.StatusChange) *outcome {
 		}, c)
 	}, at)
 	return o
+}
+
+// extend asks for a deadline extension of days at offset at.
+func (h *harness) extend(at time.Duration, days int) *extension {
+	x := &extension{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateExtendDeadline, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) {
+				x.done, x.rejected, x.err = true, true, err
+			},
+			OnComplete: func(res any, err error) {
+				x.done, x.err = true, err
+				if err == nil {
+					x.st = res.(workflows.State)
+				}
+			},
+		}, workflows.DeadlineExtension{Days: days})
+	}, at)
+	return x
 }
 
 // signal sends a status signal at offset at.
@@ -188,4 +220,61 @@ func assertAppError(t *testing.T, err error, errType, msg string) {
 	assert.Equal(t, errType, appErr.Type())
 	assert.Equal(t, msg, appErr.Message())
 	assert.True(t, appErr.NonRetryable())
+}
+
+// receiver stands in for the webhook activity: it records every delivery
+// attempt and answers it with answer (nil: delivered).
+type receiver struct {
+	now    func() time.Time
+	answer func(ev activities.Event, attempt int32) error
+
+	mu       sync.Mutex
+	attempts []attempt
+	events   []activities.Event // the event of each attempt
+}
+
+// attempt is one delivery attempt as the receiver saw it.
+type attempt struct {
+	id      string
+	attempt int32
+	at      time.Time
+	ok      bool
+}
+
+func (r *receiver) deliver(ctx context.Context, ev activities.Event) error {
+	n := activity.GetInfo(ctx).Attempt
+	var err error
+	if r.answer != nil {
+		err = r.answer(ev, n)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts = append(r.attempts, attempt{id: ev.ID, attempt: n, at: r.now(), ok: err == nil})
+	r.events = append(r.events, ev)
+	return err
+}
+
+// delivered returns the events delivered, in order.
+func (r *receiver) delivered() []activities.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []activities.Event
+	for i, a := range r.attempts {
+		if a.ok {
+			out = append(out, r.events[i])
+		}
+	}
+	return out
+}
+
+// newWebhookHarness runs the workflow on a worker that has webhooks
+// configured (when wf.DeliverWebhooks is set) and delivers them to rec.
+func newWebhookHarness(t *testing.T, wf *workflows.Workflows, rec *receiver) *harness {
+	t.Helper()
+	h := newHarnessWith(t, func(env *testsuite.TestWorkflowEnvironment) {
+		env.RegisterWorkflowWithOptions(wf.DisputeWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+		env.RegisterActivityWithOptions(rec.deliver, activity.RegisterOptions{Name: activities.DeliverWebhookName})
+	})
+	rec.now = func() time.Time { return h.env.Now().UTC() }
+	return h
 }

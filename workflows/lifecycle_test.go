@@ -8,11 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/odrflow/odrflow/activities"
 	"github.com/odrflow/odrflow/dispute"
 	"github.com/odrflow/odrflow/workflows"
 )
 
-const week = 7 * 24 * time.Hour
+const (
+	day  = 24 * time.Hour
+	week = 7 * day
+)
+
+func ptr[T any](v T) *T { return &v }
 
 // TestContinueAsNewAfterMaxChanges fills a run with changes of every kind,
 // checks that the whole state travels to the next run, and that the next run
@@ -32,6 +38,8 @@ func TestContinueAsNewAfterMaxChanges(t *testing.T) {
 			DisputeID: disputeID, InstitutionID: institution, DisputeType: "conciliation",
 			Status: dispute.ConInit, StatusDescription: "Conciliation Initiated",
 			TransferredAt: t0, UpdatedAt: t0.Add(time.Minute),
+			Deadline: ptr(t0.Add(time.Minute + 21*day)), DeadlineStage: workflows.StageConciliation,
+			Extensions: []workflows.Extension{}, MissedDeadlines: []workflows.MissedDeadline{},
 			History: []workflows.HistoryEntry{{
 				From: dispute.Transferred, To: dispute.ConInit, Role: dispute.Mediator,
 				UserName: "Bruce Wayne", Email: email, KeyID: keyID, At: t0.Add(time.Minute),
@@ -40,7 +48,11 @@ func TestContinueAsNewAfterMaxChanges(t *testing.T) {
 				Status: "ARB_RES", Role: "ARBITRATOR", UserName: "Bruce Wayne", Email: email, KeyID: keyID,
 				Reason: "Illegal transition for Dispute " + disputeID + ": CON_INIT -> ARB_RES", At: t0.Add(3 * time.Minute),
 			}},
-			Config: &workflows.Config{RolePolicy: dispute.PolicyOpen, CloseAfter: week, MaxChangesPerRun: 3},
+			PendingWebhooks: []activities.Event{}, WebhookFailures: []workflows.WebhookFailure{},
+			Config: &workflows.Config{
+				RolePolicy: dispute.PolicyOpen, CloseAfter: week, MaxChangesPerRun: 3,
+				ConciliationDeadline: 21 * day, ConciliationExtensionMax: 10 * day, ArbitrationDeadline: 30 * day,
+			},
 		},
 	}, in)
 
