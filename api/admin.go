@@ -63,6 +63,7 @@ func (a *adminHandlers) routes(r chi.Router) {
 	r.Post("/admin/v1/disputes", a.transfer)
 	r.Get("/admin/v1/disputes", a.list)
 	r.Get("/admin/v1/disputes/{disputeId}", a.show)
+	r.Post("/admin/v1/disputes/{disputeId}/extensions", a.extend)
 }
 
 // disputeIDPattern bounds ids an operator can transfer: they end up in
