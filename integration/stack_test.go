@@ -34,6 +34,7 @@ type stackOptions struct {
 	dir      string // reuse a data directory; default a new temp dir
 	uiPort   int
 	wfConfig *workflows.Config
+	worker   odrworker.Options
 }
 
 func testLogger() *slog.Logger {
@@ -70,7 +71,7 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	require.NoError(t, engine.WaitReady(ctx, c))
 	_, err = engine.EnsureSearchAttributes(ctx, c, srv.Namespace(), workflows.SearchAttributeTypes())
 	require.NoError(t, err)
-	s.worker = odrworker.New(c, cfg, odrworker.Options{})
+	s.worker = odrworker.New(c, cfg, o.worker)
 	require.NoError(t, s.worker.Start())
 	t.Cleanup(s.stop)
 	return s
