@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/odrflow/odrflow/activities"
 	"github.com/odrflow/odrflow/api"
 	"github.com/odrflow/odrflow/api/auth"
 	"github.com/odrflow/odrflow/dispute"
@@ -114,6 +115,12 @@ type workerFlags struct {
 	closeAfter  time.Duration
 	pollers     int
 	stopTimeout time.Duration
+
+	conciliationDeadline     time.Duration
+	conciliationExtensionMax time.Duration
+	arbitrationDeadline      time.Duration
+	webhookURL               string
+	webhookSecret            string
 }
 
 func (w *workerFlags) register(f *pflag.FlagSet) {
@@ -121,6 +128,16 @@ func (w *workerFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&w.closeAfter, "close-after", 7*24*time.Hour, "how long a dispute in a final status stays open to answer repeats")
 	f.IntVar(&w.pollers, "workflow-pollers", 0, "concurrent workflow task polls (0: SDK default)")
 	f.DurationVar(&w.stopTimeout, "stop-timeout", 10*time.Second, "how long shutdown waits for running activities")
+	def := workflows.DefaultConfig()
+	f.DurationVar(&w.conciliationDeadline, "conciliation-deadline", def.ConciliationDeadline, "how long after CON_INIT conciliation must end (frozen into each new dispute)")
+	f.DurationVar(&w.conciliationExtensionMax, "conciliation-extension-max", def.ConciliationExtensionMax, "total extension of the conciliation deadline the admin API may grant, in whole days (frozen into each new dispute)")
+	f.DurationVar(&w.arbitrationDeadline, "arbitration-deadline", def.ArbitrationDeadline, "how long after ARB_INIT the arbitration award is due (frozen into each new dispute)")
+	f.StringVar(&w.webhookURL, "webhook-url", "", "receiver of the signed status_changed and deadline_missed webhooks (empty: no webhooks)")
+	f.StringVar(&w.webhookSecret, "webhook-secret", "", "HMAC-SHA256 key of the X-ODR-Signature header; prefer ODR_WEBHOOK_SECRET, command lines are visible to other users")
+}
+
+func (w *workerFlags) webhook() activities.WebhookConfig {
+	return activities.WebhookConfig{URL: w.webhookURL, Secret: w.webhookSecret}
 }
 
 // config validates the flags into the workflows' Config.
@@ -132,12 +149,18 @@ func (w *workerFlags) config() (workflows.Config, error) {
 	cfg := workflows.DefaultConfig()
 	cfg.RolePolicy = policy
 	cfg.CloseAfter = w.closeAfter
+	cfg.ConciliationDeadline = w.conciliationDeadline
+	cfg.ConciliationExtensionMax = w.conciliationExtensionMax
+	cfg.ArbitrationDeadline = w.arbitrationDeadline
+	if err := w.webhook().Validate(); err != nil {
+		return workflows.Config{}, err
+	}
 	return cfg, cfg.Validate()
 }
 
 // startWorker starts the dispute worker; stopping the stack drains it.
 func (w *workerFlags) startWorker(c client.Client, cfg workflows.Config, stack *shutdownStack) (sdkworker.Worker, error) {
-	wk := odrworker.New(c, cfg, odrworker.Options{WorkflowTaskPollers: w.pollers, StopTimeout: w.stopTimeout})
+	wk := odrworker.New(c, cfg, odrworker.Options{WorkflowTaskPollers: w.pollers, StopTimeout: w.stopTimeout, Webhook: w.webhook()})
 	if err := wk.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
