@@ -11,6 +11,7 @@ import (
 
 	"github.com/odrflow/odrflow/api/auth"
 	"github.com/odrflow/odrflow/dispute"
+	"github.com/odrflow/odrflow/workflows"
 )
 
 // RequestError is a request the API refuses before it reaches the workflow:
@@ -107,6 +108,8 @@ func classifyRejection(typ, message string) outcome {
 		return outcome{status: http.StatusForbidden, code: "role_forbidden", message: message}
 	case dispute.ErrInvalidRequest:
 		return outcome{status: http.StatusBadRequest, code: "invalid_request", message: message}
+	case workflows.ErrNoRunningDeadline:
+		return outcome{status: http.StatusConflict, code: "no_running_deadline", message: message}
 	default:
 		return outcome{status: http.StatusInternalServerError, code: "internal", message: "internal error"}
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/odrflow/odrflow/dispute"
 	"github.com/odrflow/odrflow/workflows"
 )
 
@@ -22,12 +22,6 @@ import (
 type ExtensionRequest struct {
 	Days int `json:"days"`
 }
-
-// noDeadlineError refuses an extension of a dispute that has no running
-// conciliation deadline (409).
-type noDeadlineError struct{ message string }
-
-func (e *noDeadlineError) Error() string { return e.message }
 
 // extend grants an extension of a dispute's conciliation deadline. The
 // dispute's workflow decides, in its update validator, so a refused
@@ -52,13 +46,6 @@ func (a *adminHandlers) extend(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	started := time.Now()
 	st, err := a.extendDeadline(ctx, id, days)
-	var noDeadline *noDeadlineError
-	if errors.As(err, &noDeadline) {
-		// The workflow answered: the call to Temporal went well.
-		a.metrics.observeTemporal("update", started, nil)
-		writeJSON(w, http.StatusConflict, Response{Success: false, Code: "no_running_deadline", Message: noDeadline.message})
-		return
-	}
 	a.metrics.observeTemporal("update", started, err)
 	if err != nil {
 		writeError(w, err)
@@ -100,10 +87,6 @@ func (a *adminHandlers) extendDeadline(ctx context.Context, disputeID string, da
 	if err == nil {
 		err = handle.Get(ctx, &st)
 	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == workflows.ErrNoRunningDeadline {
-		return workflows.State{}, &noDeadlineError{appErr.Message()}
-	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		// Unknown, or its workflow has completed after a final status.
@@ -127,5 +110,6 @@ func (a *adminHandlers) completedOrUnknown(ctx context.Context, disputeID string
 	if err != nil {
 		return err
 	}
-	return &noDeadlineError{fmt.Sprintf("Dispute %s has no running conciliation deadline (status %s)", disputeID, st.Status)}
+	return &dispute.Error{Type: workflows.ErrNoRunningDeadline,
+		Message: fmt.Sprintf("Dispute %s has no running conciliation deadline (status %s)", disputeID, st.Status)}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,21 +23,16 @@ import (
 	"github.com/odrflow/odrflow/workflows"
 )
 
-// extend calls POST /admin/v1/disputes/{id}/extensions. It does not go
-// through the OpenAPI-checking client: api/openapi.yaml does not describe
-// the endpoint yet.
+// extend calls POST /admin/v1/disputes/{id}/extensions through the
+// OpenAPI-checking client.
 func (e *apiEnv) extend(t *testing.T, disputeID, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, e.admin.URL+"/admin/v1/disputes/"+disputeID+"/extensions", bytes.NewBufferString(body))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+adminTestToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, raw
+	r := do(t, req)
+	return r.code, r.raw
 }
 
 func message(t *testing.T, raw []byte) string {

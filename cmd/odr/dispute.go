@@ -83,7 +83,7 @@ func (a *adminClient) do(method, path string, in, out any) error {
 // newDisputeCmd is the operators' shell access to the admin API.
 func newDisputeCmd() *cobra.Command {
 	var a adminClient
-	cmd := &cobra.Command{Use: "dispute", Short: "Transfer, show and list disputes through the admin API"}
+	cmd := &cobra.Command{Use: "dispute", Short: "Transfer, show, list disputes and extend deadlines through the admin API"}
 	a.register(cmd)
 
 	var t api.TransferRequest
@@ -166,6 +166,29 @@ func newDisputeCmd() *cobra.Command {
 	list.Flags().IntVar(&pageSize, "page-size", 0, "disputes per page (default 50)")
 	list.Flags().StringVar(&pageToken, "page-token", "", "token of the next page from a previous list")
 
-	cmd.AddCommand(transfer, show, list)
+	var days int
+	extend := &cobra.Command{
+		Use:   "extend DISPUTE_ID",
+		Short: "Extend a dispute's running conciliation deadline by --days",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var st struct {
+				Status   string     `json:"status"`
+				Deadline *time.Time `json:"deadline"`
+			}
+			if err := a.do(http.MethodPost, "/admin/v1/disputes/"+url.PathEscape(args[0])+"/extensions", api.ExtensionRequest{Days: days}, &st); err != nil {
+				return err
+			}
+			if st.Deadline == nil {
+				return fmt.Errorf("dispute %s has no deadline after the extension", args[0])
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "extended %s (%s) by %d days: deadline %s\n", args[0], st.Status, days, st.Deadline.Format(time.RFC3339))
+			return nil
+		},
+	}
+	extend.Flags().IntVar(&days, "days", 0, "days to add")
+	_ = extend.MarkFlagRequired("days")
+
+	cmd.AddCommand(transfer, show, list, extend)
 	return cmd
 }
