@@ -229,7 +229,7 @@ func serverConfig(frontendPort int, sqlConf *config.SQL) (*config.Config, error)
 				RPCAddress:             frontendAddr,
 				HTTPAddress:            net.JoinHostPort(loopback, strconv.Itoa(frontendHTTPPort)),
 				// Fixed, so the cluster keeps its identity across restarts.
-				ClusterID:              "6f0d2c1e-8a4b-4f3e-9d57-0d6e1b2a3c4f",
+				ClusterID: "6f0d2c1e-8a4b-4f3e-9d57-0d6e1b2a3c4f",
 			},
 		},
 	}
