@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
-.PHONY: run build test lint bench fmt clean
+.PHONY: run build test test-cluster lint bench fmt clean
 
 ## run: start `odr dev` (embedded Temporal + Web UI + worker + APIs, demo included)
 run: build
@@ -21,6 +21,12 @@ build:
 ## test: all tests: unit, replay and integration against an embedded Temporal server
 test:
 	$(GO) test -count=1 -timeout 30m ./...
+
+## test-cluster: the production topology on this machine (PostgreSQL, Temporal server,
+## 2 odr api, 2 odr worker) under load while processes are killed; needs PostgreSQL installed
+test-cluster:
+	$(GO) vet -tags cluster ./clustertest
+	$(GO) test -tags cluster -count=1 -timeout 40m -v ./clustertest
 
 ## lint: gofmt check, go vet and the workflow determinism check
 lint:
