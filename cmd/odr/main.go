@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.AddCommand(newDevCmd(), newAPICmd(), newWorkerCmd(), newSetupCmd(), newClientCmd(), newDisputeCmd(), newInstitutionCmd(), newKeyCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }
 
