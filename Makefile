@@ -35,9 +35,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(WORKFLOWCHECK) -config workflowcheck.config.yaml ./workflows/...
 
-## bench: benchmarks
-bench:
+## bench: Go micro-benchmarks, then `odr bench` for 10 s: API vs raw engine (BENCHMARKS.md; add flags with BENCHFLAGS=...)
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./$(BIN) bench --duration 10s $(BENCHFLAGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

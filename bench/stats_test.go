@@ -108,3 +108,17 @@ func TestEmptyTallyHasZeroStats(t *testing.T) {
 	var empty tally
 	assert.Equal(t, Stats{}, empty.stats())
 }
+
+// BenchmarkTallyStats measures summarising a long run (100,000 changes):
+// the report must not take noticeable time next to the run.
+func BenchmarkTallyStats(b *testing.B) {
+	var t tally
+	for i := range 100_000 {
+		t.ok(time.Duration((i*7919)%100_000) * time.Microsecond)
+	}
+	t.elapsed = time.Minute
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = t.stats()
+	}
+}
