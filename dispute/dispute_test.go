@@ -9,20 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/odrflow/odrflow/dispute"
+	"github.com/odrflow/odrflow/dispute/spectest"
 )
-
-// specLegal is SPEC §2's table of legal transitions, written out again by
-// hand so that these tests check the package's table rather than restate it.
-var specLegal = map[[2]dispute.Status]bool{
-	{"TRANSFERRED", "CON_INIT"}: true, {"TRANSFERRED", "ARB_INIT"}: true,
-	{"TRANSFERRED", "PRECON_RES"}: true, {"TRANSFERRED", "WD"}: true,
-	{"CON_INIT", "CON_PROG"}: true, {"CON_INIT", "CON_RES"}: true,
-	{"CON_INIT", "CON_FAIL"}: true, {"CON_INIT", "WD"}: true,
-	{"CON_PROG", "CON_RES"}: true, {"CON_PROG", "CON_FAIL"}: true, {"CON_PROG", "WD"}: true,
-	{"CON_FAIL", "ARB_INIT"}: true, {"CON_FAIL", "WD"}: true,
-	{"ARB_INIT", "ARB_PROG"}: true, {"ARB_INIT", "ARB_RES"}: true, {"ARB_INIT", "WD"}: true,
-	{"ARB_PROG", "ARB_RES"}: true, {"ARB_PROG", "WD"}: true,
-}
 
 func TestStatusListsAndDescriptions(t *testing.T) {
 	assert.Equal(t, []dispute.Status{
@@ -128,14 +116,14 @@ func TestLegalMatchesSpec(t *testing.T) {
 	n := 0
 	for _, from := range dispute.AllStatuses() {
 		for _, to := range dispute.AllStatuses() {
-			want := specLegal[[2]dispute.Status{from, to}]
+			want := spectest.Legal[[2]dispute.Status{from, to}]
 			assert.Equal(t, want, dispute.Legal(from, to), "%s -> %s", from, to)
 			if dispute.Legal(from, to) {
 				n++
 			}
 		}
 	}
-	assert.Equal(t, len(specLegal), n)
+	assert.Equal(t, len(spectest.Legal), n)
 
 	table := dispute.Transitions()
 	assert.Equal(t, []dispute.Status{"CON_INIT", "ARB_INIT", "PRECON_RES", "WD"}, table[dispute.Transferred])
@@ -148,7 +136,7 @@ func TestLegalMatchesSpec(t *testing.T) {
 func TestMachineFollowsTable(t *testing.T) {
 	for _, from := range dispute.AllStatuses() {
 		for _, to := range dispute.AllStatuses() {
-			legal := specLegal[[2]dispute.Status{from, to}]
+			legal := spectest.Legal[[2]dispute.Status{from, to}]
 			m := dispute.NewMachine(from)
 			assert.Equal(t, legal, m.Can(to), "Can %s -> %s", from, to)
 			assert.Equal(t, from, m.Current(), "Can must not move the machine")

@@ -14,21 +14,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/odrflow/odrflow/dispute"
+	"github.com/odrflow/odrflow/dispute/spectest"
 	"github.com/odrflow/odrflow/workflows"
 )
-
-// specLegal is SPEC §2's table of legal transitions, written out by hand so
-// the workflow is checked against the specification, not against itself.
-var specLegal = map[[2]dispute.Status]bool{
-	{"TRANSFERRED", "CON_INIT"}: true, {"TRANSFERRED", "ARB_INIT"}: true,
-	{"TRANSFERRED", "PRECON_RES"}: true, {"TRANSFERRED", "WD"}: true,
-	{"CON_INIT", "CON_PROG"}: true, {"CON_INIT", "CON_RES"}: true,
-	{"CON_INIT", "CON_FAIL"}: true, {"CON_INIT", "WD"}: true,
-	{"CON_PROG", "CON_RES"}: true, {"CON_PROG", "CON_FAIL"}: true, {"CON_PROG", "WD"}: true,
-	{"CON_FAIL", "ARB_INIT"}: true, {"CON_FAIL", "WD"}: true,
-	{"ARB_INIT", "ARB_PROG"}: true, {"ARB_INIT", "ARB_RES"}: true, {"ARB_INIT", "WD"}: true,
-	{"ARB_PROG", "ARB_RES"}: true, {"ARB_PROG", "WD"}: true,
-}
 
 // specFinal are the final statuses of SPEC §2.
 var specFinal = map[dispute.Status]bool{"WD": true, "PRECON_RES": true, "CON_RES": true, "ARB_RES": true}
@@ -76,7 +64,7 @@ func TestTransitionCrossProduct(t *testing.T) {
 				case from == to:
 					accepted(t, got, string(to), true)
 					repeats++
-				case specLegal[[2]dispute.Status{from, to}]:
+				case spectest.Legal[[2]dispute.Status{from, to}]:
 					accepted(t, got, string(to), false)
 					assert.Equal(t, string(from), got.res.From)
 					wantHistory++
@@ -96,7 +84,7 @@ func TestTransitionCrossProduct(t *testing.T) {
 				}
 				assert.Len(t, st.History, wantHistory)
 				wantStatus := from
-				if specLegal[[2]dispute.Status{from, to}] {
+				if spectest.Legal[[2]dispute.Status{from, to}] {
 					wantStatus = to
 				}
 				assert.Equal(t, wantStatus, st.Status)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"github.com/odrflow/odrflow/engine"
 	"github.com/odrflow/odrflow/workflows"
@@ -25,6 +27,19 @@ import (
 const temporalEnvHelp = `The Temporal cluster is located by TEMPORAL_ADDRESS (default localhost:7233) and
 TEMPORAL_NAMESPACE (default "default"); TLS by TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY,
 TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_NAME; Temporal Cloud by TEMPORAL_API_KEY.`
+
+// dialCluster builds the process's one client from the TEMPORAL_* variables;
+// stopping the stack closes it.
+func dialCluster(logger *slog.Logger, metrics client.MetricsHandler, stack *shutdownStack) (client.Client, engine.Config, error) {
+	cfg := engine.ConfigFromEnv()
+	cfg.Metrics = metrics
+	c, err := engine.Dial(cfg, logger)
+	if err != nil {
+		return nil, cfg, err
+	}
+	stack.push(c.Close)
+	return c, cfg, nil
+}
 
 func newAPICmd() *cobra.Command {
 	var (
@@ -62,15 +77,12 @@ func newAPICmd() *cobra.Command {
 				return err
 			}
 			metrics, sdkMetrics := newMetricsRegistry(&stack)
-			cfg := engine.ConfigFromEnv()
-			cfg.Metrics = sdkMetrics
 			// Lazy: the API starts while the cluster is down and answers
 			// 503 until it is back; /readyz tells load balancers.
-			c, err := engine.Dial(cfg, logger)
+			c, cfg, err := dialCluster(logger, sdkMetrics, &stack)
 			if err != nil {
 				return err
 			}
-			stack.push(c.Close)
 			errc := make(chan error, 2)
 			a.serveAPIs(apiDeps{logger: logger, client: c, registry: reg, token: token, metrics: metrics}, publicLn, adminLn, &stack, errc)
 			logger.Info("odr api serving", "public", publicLn.Addr().String(), "admin", adminLn.Addr().String(),
@@ -124,13 +136,10 @@ func newWorkerCmd() *cobra.Command {
 				stack.push(func() { l.Close() })
 				metricsLn = l
 			}
-			cfg := engine.ConfigFromEnv()
-			cfg.Metrics = sdkMetrics
-			c, err := engine.Dial(cfg, logger)
+			c, cfg, err := dialCluster(logger, sdkMetrics, &stack)
 			if err != nil {
 				return err
 			}
-			stack.push(c.Close)
 			waitCtx, cancel := context.WithTimeout(ctx, wait)
 			err = engine.WaitReady(waitCtx, c)
 			cancel()
