@@ -322,6 +322,7 @@ func TestClusterSurvivesFaults(t *testing.T) {
 		problems                                          []string
 		transferred, accepted, repeats, refused, finished int
 	)
+	byStatus := map[dispute.Status]int{}
 	checkCtx, checkCancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer checkCancel()
 	for _, rec := range records {
@@ -344,6 +345,13 @@ func TestClusterSurvivesFaults(t *testing.T) {
 			continue
 		}
 		problems = append(problems, rec.check(st, institution, sign)...)
+		byStatus[st.Status]++
+	}
+	// Visibility, which the admin list, the UI and case managers' filters
+	// read, agrees with the states once it has caught up.
+	visibility, err := waitVisibility(checkCtx, lc, byStatus, time.Minute)
+	if err != nil {
+		problems = append(problems, err.Error())
 	}
 
 	// The rest stops gracefully: workers drain, the API finishes.
@@ -357,7 +365,7 @@ func TestClusterSurvivesFaults(t *testing.T) {
 	}
 	note("workers and api-2 stopped with SIGTERM, exit status 0")
 
-	report(gate, loadTime, tl, faults, transferred, finished, accepted, repeats, refused, len(problems))
+	report(gate, loadTime, tl, faults, transferred, finished, accepted, repeats, refused, visibility, len(problems))
 	if len(problems) > 0 {
 		t.Errorf("%d problems:\n%s", len(problems), strings.Join(problems[:min(len(problems), 30)], "\n"))
 	}
@@ -540,7 +548,7 @@ func startAndWait(t *testing.T, p *proc, url string) {
 }
 
 // report prints what the run did: the load held, the faults, the counts.
-func report(gate string, loadTime time.Duration, tl *tally, faults []fault, disputes, finished, accepted, repeats, refused, problems int) {
+func report(gate string, loadTime time.Duration, tl *tally, faults []fault, disputes, finished, accepted, repeats, refused int, visibility string, problems int) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	lat := slices.Clone(tl.latencies)
@@ -567,6 +575,35 @@ func report(gate string, loadTime time.Duration, tl *tally, faults []fault, disp
 	fmt.Fprintf(&b, "checked   against each dispute's state: %d changes answered 200 (each must be in the history once),\n"+
 		"          %d repeats answered 200 (recorded nowhere), %d illegal changes answered 409 (recorded nowhere)\n",
 		accepted, repeats, refused)
+	fmt.Fprintf(&b, "          visibility lists the same statuses (%s)\n", visibility)
 	fmt.Fprintf(&b, "problems  %d\n", problems)
 	fmt.Print(b.String())
+}
+
+// waitVisibility waits until the admin list, filtered by status, counts
+// want's disputes in each status, and returns the counts it saw.
+func waitVisibility(ctx context.Context, lc *loadClient, want map[dispute.Status]int, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		var got, mismatch []string
+		for _, s := range dispute.AllStatuses() {
+			n, err := lc.count(ctx, s)
+			if err != nil {
+				return "", err
+			}
+			if n > 0 || want[s] > 0 {
+				got = append(got, fmt.Sprintf("%s: %d", s, n))
+			}
+			if n != want[s] {
+				mismatch = append(mismatch, fmt.Sprintf("%s: listed %d, states %d", s, n, want[s]))
+			}
+		}
+		if len(mismatch) == 0 {
+			return strings.Join(got, ", "), nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("visibility disagrees with the states after %s: %s", timeout, strings.Join(mismatch, "; "))
+		}
+		time.Sleep(time.Second)
+	}
 }

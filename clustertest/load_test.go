@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -291,6 +292,36 @@ func (c *loadClient) show(ctx context.Context, disputeID string) (workflows.Stat
 	}
 	var st workflows.State
 	return st, json.Unmarshal(a.body, &st)
+}
+
+// count returns how many of the institution's disputes the admin list
+// shows in status, page by page.
+func (c *loadClient) count(ctx context.Context, status dispute.Status) (int, error) {
+	n, token := 0, ""
+	for {
+		q := url.Values{"status": {string(status)}, "institution": {c.institution}, "pageSize": {"100"}}
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		a, _, err := c.retry(ctx, func(e *endpoint) (answer, error) {
+			return c.send(ctx, e, http.MethodGet, e.admin+"/admin/v1/disputes?"+q.Encode(), c.adminHeader(), nil)
+		})
+		if err != nil {
+			return 0, err
+		}
+		if a.code != http.StatusOK {
+			return 0, fmt.Errorf("list %s: HTTP %d %s", status, a.code, bytes.TrimSpace(a.body))
+		}
+		var page api.DisputeList
+		if err := json.Unmarshal(a.body, &page); err != nil {
+			return 0, err
+		}
+		n += len(page.Disputes)
+		if page.NextPageToken == "" {
+			return n, nil
+		}
+		token = page.NextPageToken
+	}
 }
 
 func (c *loadClient) adminHeader() http.Header {
