@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ type DisputeList struct {
 }
 
 type adminHandlers struct {
+	logger       *slog.Logger
 	pages        pageTokens
 	engine       Engine
 	institutions InstitutionDirectory
@@ -97,7 +99,7 @@ func (a *adminHandlers) transfer(w http.ResponseWriter, r *http.Request) {
 		err = &RequestError{Field: "institutionId", Message: fmt.Sprintf("unknown institution %q", t.InstitutionID)}
 	}
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, a.timeout)
@@ -111,7 +113,7 @@ func (a *adminHandlers) transfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, DisputeSummary{
@@ -152,7 +154,7 @@ func (a *adminHandlers) show(w http.ResponseWriter, r *http.Request) {
 	a.metrics.observeTemporal("query", started, err)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		writeError(w, &notFoundError{id})
+		a.fail(w, r, &notFoundError{id})
 		return
 	}
 	var st workflows.State
@@ -160,7 +162,7 @@ func (a *adminHandlers) show(w http.ResponseWriter, r *http.Request) {
 		err = v.Get(&st)
 	}
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -190,7 +192,7 @@ func (a *adminHandlers) list(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, a.timeout)
@@ -201,7 +203,7 @@ func (a *adminHandlers) list(w http.ResponseWriter, r *http.Request) {
 	})
 	a.metrics.observeTemporal("list", started, err)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := DisputeList{Disputes: make([]DisputeSummary, 0, len(resp.GetExecutions())),
@@ -209,7 +211,7 @@ func (a *adminHandlers) list(w http.ResponseWriter, r *http.Request) {
 	for _, e := range resp.GetExecutions() {
 		attrs, err := decodeDisputeAttributes(e.GetSearchAttributes())
 		if err != nil {
-			writeError(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		out.Disputes = append(out.Disputes, DisputeSummary{
@@ -258,6 +260,15 @@ func (p pageTokens) open(s string) ([]byte, bool) {
 	}
 	token, sum := raw[:len(raw)-pageTokenMACSize], raw[len(raw)-pageTokenMACSize:]
 	return token, hmac.Equal(sum, p.mac(token))
+}
+
+// fail answers err and logs the cause of a 5xx, which the answer hides.
+func (a *adminHandlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if o := writeError(w, err); o.status >= http.StatusInternalServerError {
+		a.logger.LogAttrs(r.Context(), slog.LevelError, "admin request failed",
+			slog.Int("http_status", o.status), slog.String("error", err.Error()),
+			slog.String("path", r.URL.Path), slog.String("request_id", requestID(r)))
+	}
 }
 
 // contextWithTimeout bounds one Temporal call made for request r.

@@ -39,7 +39,7 @@ func (a *adminHandlers) extend(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "disputeId")
 	days, err := decodeExtension(r.Body)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, a.timeout)
@@ -48,7 +48,7 @@ func (a *adminHandlers) extend(w http.ResponseWriter, r *http.Request) {
 	st, err := a.extendDeadline(ctx, id, days)
 	a.metrics.observeTemporal("update", started, err)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)

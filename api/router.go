@@ -96,7 +96,7 @@ func NewAdmin(cfg AdminConfig) http.Handler {
 	if gatherer == nil {
 		gatherer = prometheus.DefaultGatherer
 	}
-	a := &adminHandlers{pages: newPageTokens(cfg.Token), engine: cfg.Engine, institutions: cfg.Institutions, timeout: cfg.Timeout, metrics: cfg.Metrics}
+	a := &adminHandlers{logger: cfg.Logger, pages: newPageTokens(cfg.Token), engine: cfg.Engine, institutions: cfg.Institutions, timeout: cfg.Timeout, metrics: cfg.Metrics}
 	r := chi.NewRouter()
 	r.Use(versionHeader, middleware.RequestID, accessLog(cfg.Logger, cfg.Metrics), recoverer(cfg.Logger), bearer(cfg.Token), limitBody, requireJSON)
 	r.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -185,5 +186,45 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	if err := waitQueryable(ctx, c, namespace, missing); err != nil {
+		return names, err
+	}
 	return names, nil
+}
+
+// waitQueryable returns once visibility queries accept the new attributes.
+// The frontend learns of them when its namespace cache refreshes (seconds
+// later); until then starting a workflow with them, or listing by them,
+// fails with InvalidArgument.
+func waitQueryable(ctx context.Context, c client.Client, namespace string, attrs map[string]enumspb.IndexedValueType) error {
+	clauses := make([]string, 0, len(attrs))
+	for name, typ := range attrs {
+		literal := "'x'"
+		switch typ {
+		case enumspb.INDEXED_VALUE_TYPE_BOOL:
+			literal = "false"
+		case enumspb.INDEXED_VALUE_TYPE_DATETIME:
+			literal = "'2000-01-01T00:00:00Z'"
+		case enumspb.INDEXED_VALUE_TYPE_INT, enumspb.INDEXED_VALUE_TYPE_DOUBLE:
+			literal = "0"
+		}
+		clauses = append(clauses, name+" = "+literal)
+	}
+	slices.Sort(clauses)
+	query := strings.Join(clauses, " AND ")
+	for {
+		_, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: namespace, Query: query})
+		if err == nil {
+			return nil
+		}
+		var invalid *serviceerror.InvalidArgument
+		if !errors.As(err, &invalid) {
+			return fmt.Errorf("query new search attributes: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("search attributes of %q not queryable yet: %w", namespace, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
