@@ -58,6 +58,13 @@ type Options struct {
 	LogLevel *slog.Level
 	// SQLitePragmas override the default pragmas (see DefaultPragmas).
 	SQLitePragmas map[string]string
+	// SQLiteMaxConns bounds the SQLite connections all services share; 0
+	// keeps Temporal's default of one. More than one needs WAL journaling.
+	SQLiteMaxConns int
+	// DynamicConfig adds to or overrides the server's dynamic configuration,
+	// by the keys of Temporal's dynamicconfig package (for example
+	// "matching.numTaskqueueReadPartitions"). For tuning experiments.
+	DynamicConfig map[string]any
 }
 
 // DefaultPragmas keep every acknowledged write durable across a crash of the
@@ -144,6 +151,9 @@ func Start(opts Options) (*Server, error) {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 1000,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
 	}
+	for k, v := range opts.DynamicConfig {
+		dyn[dynamicconfig.MakeKey(k)] = v
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -176,6 +186,8 @@ func prepareDatabase(opts Options) (*config.SQL, error) {
 		PluginName:        sqliteplugin.PluginName,
 		DatabaseName:      file,
 		ConnectAttributes: map[string]string{"mode": "rwc"},
+		MaxConns:          opts.SQLiteMaxConns,
+		MaxIdleConns:      opts.SQLiteMaxConns,
 	}
 	pragmas := opts.SQLitePragmas
 	if pragmas == nil {

@@ -49,6 +49,10 @@ type Options struct {
 	StickyCacheSize int
 	// SQLitePragmas replace devserver.DefaultPragmas when not nil.
 	SQLitePragmas map[string]string
+	// SQLiteMaxConns and DynamicConfig tune the server (see
+	// devserver.Options).
+	SQLiteMaxConns int
+	DynamicConfig  map[string]any
 	// LogLevel is the level of the stack's log (default info, as odr dev);
 	// the log goes to Dir/odr.log, so its cost is measured but its lines do
 	// not flood the terminal.
@@ -100,6 +104,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.srv, err = devserver.Start(devserver.Options{
 		DataDir: s.dir, SearchAttributes: workflows.SearchAttributeTypes(),
 		Logger: logger, LogLevel: &serverLevel, SQLitePragmas: pragmas,
+		SQLiteMaxConns: o.SQLiteMaxConns, DynamicConfig: o.DynamicConfig,
 	}); err != nil {
 		return nil, err
 	}
@@ -183,6 +188,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	for k, v := range pragmas {
 		settings["sqlite."+k] = v
+	}
+	settings["sqlite.max_conns"] = orDefault(o.SQLiteMaxConns, "1 (Temporal default)")
+	for k, v := range o.DynamicConfig {
+		settings["server."+k] = fmt.Sprint(v)
 	}
 	s.deployment = bench.Deployment{
 		Mode: "embedded", PublicURL: publicURL, AdminURL: adminURL, AdminToken: token,

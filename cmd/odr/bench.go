@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,10 +35,12 @@ type benchOptions struct {
 	maxWFTasks int
 	sticky     int
 	pragmas    []string
+	maxConns   int
+	dynamic    []string
 }
 
 // embeddedFlags only make sense for the self-contained stack.
-var embeddedFlags = []string{"data-dir", "workflow-pollers", "max-workflow-tasks", "sticky-cache", "sqlite-pragma", "log-level"}
+var embeddedFlags = []string{"data-dir", "workflow-pollers", "max-workflow-tasks", "sticky-cache", "sqlite-pragma", "sqlite-max-conns", "dynamic-config", "log-level"}
 
 func newBenchCmd() *cobra.Command {
 	o := benchOptions{cfg: bench.DefaultConfig()}
@@ -92,6 +96,8 @@ latency of the admin list filtered by status. See BENCHMARKS.md.
 	f.IntVar(&o.maxWFTasks, "max-workflow-tasks", 0, "self-contained stack: workflow tasks run at once (0: the worker's default)")
 	f.IntVar(&o.sticky, "sticky-cache", 0, "self-contained stack: workflows kept in the worker's cache (0: the SDK's default)")
 	f.StringArrayVar(&o.pragmas, "sqlite-pragma", nil, "self-contained stack: override one SQLite pragma, NAME=VALUE (repeatable)")
+	f.IntVar(&o.maxConns, "sqlite-max-conns", 0, "self-contained stack: SQLite connections the server may open (0: Temporal's default, 1)")
+	f.StringArrayVar(&o.dynamic, "dynamic-config", nil, "self-contained stack: set one Temporal dynamic config KEY=VALUE (repeatable)")
 	f.StringVar(&o.logLevel, "log-level", "info", "self-contained stack: level of its log, written to odr.log in its data directory")
 	return cmd
 }
@@ -182,13 +188,42 @@ func (o benchOptions) startEmbedded(ctx context.Context) (*embedded.Stack, error
 		}
 		pragmas[strings.TrimSpace(name)] = strings.TrimSpace(value)
 	}
+	dynamic := map[string]any{}
+	for _, kv := range o.dynamic {
+		key, value, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(key) == "" {
+			return nil, errors.New("--dynamic-config wants KEY=VALUE, e.g. matching.numTaskqueueReadPartitions=1")
+		}
+		dynamic[strings.TrimSpace(key)] = dynamicValue(strings.TrimSpace(value))
+	}
 	return embedded.Start(ctx, embedded.Options{
 		Dir:             o.dataDir,
 		Worker:          worker.Options{WorkflowTaskPollers: o.pollers, MaxConcurrentWorkflowTasks: o.maxWFTasks},
 		StickyCacheSize: o.sticky,
 		SQLitePragmas:   pragmas,
+		SQLiteMaxConns:  o.maxConns,
+		DynamicConfig:   dynamic,
 		LogLevel:        level,
 	})
+}
+
+// dynamicValue types a dynamic config value from the command line: an
+// integer, a number, a boolean or a duration when it reads as one, since
+// Temporal's settings do not convert strings.
+func dynamicValue(s string) any {
+	if i, err := strconv.Atoi(s); err == nil {
+		return i
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	if b, err := strconv.ParseBool(s); err == nil {
+		return b
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return d
+	}
+	return s
 }
 
 // startCPUProfile profiles this process into path until the returned stop.
