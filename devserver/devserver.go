@@ -150,6 +150,14 @@ func Start(opts Options) (*Server, error) {
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 1000,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
+		// New tasks go to one partition of their task queue: partitions
+		// spread a queue over matching hosts, and this server has one. With
+		// the default four, tasks wait in partitions no poll is on until
+		// they are forwarded: the first workflow tasks of 2,000 transfers
+		// took 30-65 s to run instead of 13-14 s (odr bench --scale,
+		// BENCHMARKS.md). Reads keep the default four, so tasks a database
+		// already holds in the other partitions are still delivered.
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
 	for k, v := range opts.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v

@@ -14,13 +14,21 @@ import (
 	"github.com/odrflow/odrflow/workflows"
 )
 
-// Options tunes the worker. Zero values keep the SDK's defaults, which suit
-// a single process; raise them for a busy dedicated worker.
+// DefaultWorkflowTaskPollers is the number of concurrent workflow task polls
+// when Options leave it 0. The SDK's default of 2 is what bounded a status
+// change in odr bench: each update is one workflow task, and with two polls
+// the tasks queued for the worker (BENCHMARKS.md, "Tuning"); 8 polls carried
+// about 40% more changes per second, 16 no more than 8.
+const DefaultWorkflowTaskPollers = 8
+
+// Options tunes the worker. Zero values keep the SDK's defaults, except
+// WorkflowTaskPollers (DefaultWorkflowTaskPollers).
 type Options struct {
 	// Identity names the worker in Temporal; the SDK's default is
 	// pid@host.
 	Identity string
-	// WorkflowTaskPollers is the number of concurrent workflow task polls.
+	// WorkflowTaskPollers is the number of concurrent workflow task polls;
+	// 0 means DefaultWorkflowTaskPollers.
 	WorkflowTaskPollers int
 	// MaxConcurrentWorkflowTasks bounds the workflow tasks run at once.
 	MaxConcurrentWorkflowTasks int
@@ -39,6 +47,9 @@ type Options struct {
 // (workflows.Config.Validate): an invalid one fails the first workflow task
 // of every new dispute. The caller starts and stops the worker.
 func New(c client.Client, cfg workflows.Config, opts Options) sdkworker.Worker {
+	if opts.WorkflowTaskPollers == 0 {
+		opts.WorkflowTaskPollers = DefaultWorkflowTaskPollers
+	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		Identity:                               opts.Identity,
 		MaxConcurrentWorkflowTaskPollers:       opts.WorkflowTaskPollers,

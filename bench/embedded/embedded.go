@@ -180,7 +180,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 
 	settings := map[string]string{
-		"worker.workflow_task_pollers": orDefault(o.Worker.WorkflowTaskPollers, "2 (SDK default)"),
+		"worker.workflow_task_pollers": orDefault(o.Worker.WorkflowTaskPollers, fmt.Sprintf("%d (default)", worker.DefaultWorkflowTaskPollers)),
 		"worker.max_workflow_tasks":    orDefault(o.Worker.MaxConcurrentWorkflowTasks, "1000 (SDK default)"),
 		"worker.sticky_cache":          strconv.Itoa(stickyCache),
 		"api.rate_limit":               "off",

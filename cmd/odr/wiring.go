@@ -126,7 +126,7 @@ type workerFlags struct {
 func (w *workerFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&w.rolePolicy, "role-policy", string(dispute.PolicyOpen), "which roles may make which transitions: open or strict (frozen into each new dispute)")
 	f.DurationVar(&w.closeAfter, "close-after", 7*24*time.Hour, "how long a dispute in a final status stays open to answer repeats")
-	f.IntVar(&w.pollers, "workflow-pollers", 0, "concurrent workflow task polls (0: SDK default)")
+	f.IntVar(&w.pollers, "workflow-pollers", 0, fmt.Sprintf("concurrent workflow task polls (0: the worker's default, %d)", odrworker.DefaultWorkflowTaskPollers))
 	f.DurationVar(&w.stopTimeout, "stop-timeout", 10*time.Second, "how long shutdown waits for running activities")
 	def := workflows.DefaultConfig()
 	f.DurationVar(&w.conciliationDeadline, "conciliation-deadline", def.ConciliationDeadline, "how long after CON_INIT conciliation must end (frozen into each new dispute)")
