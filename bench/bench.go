@@ -58,6 +58,9 @@ type Deployment struct {
 	Memory func() (Memory, error)
 	// PersistenceBytes returns the size of the stack's database files.
 	PersistenceBytes func() (int64, error)
+	// CPU returns the CPU time used so far by the process that runs the
+	// stack (ProcessCPU when it is this one).
+	CPU func() (time.Duration, error)
 	// Settings describe the stack's tuning, for the report.
 	Settings map[string]string
 	// StickyCacheSize is the worker's workflow cache size, for the report.
@@ -152,6 +155,7 @@ type side struct {
 	tokens *tokens // the API's; nil for raw
 	total  tally
 	times  snapshot
+	cpu    time.Duration // of the stack's process in measured windows
 }
 
 // runner is one run's state.
@@ -273,7 +277,15 @@ func (r *runner) window(ctx context.Context, s *side, b budget, measured bool) (
 	if err != nil {
 		return tally{}, err
 	}
+	cpuBefore, err := r.cpu()
+	if err != nil {
+		return tally{}, err
+	}
 	t := drive(ctx, s.ch, s.pool, r.cfg.Concurrency, r.cfg.RequestTimeout, b)
+	cpuAfter, err := r.cpu()
+	if err != nil {
+		return tally{}, err
+	}
 	after, err := takeSnapshot(r.d.Gatherer)
 	if err != nil {
 		return tally{}, err
@@ -290,6 +302,7 @@ func (r *runner) window(ctx context.Context, s *side, b budget, measured bool) (
 	if measured {
 		s.total.merge(t)
 		s.times.accumulate(delta(before, after))
+		s.cpu += cpuAfter - cpuBefore
 	}
 	return t, nil
 }
@@ -362,11 +375,19 @@ func (r *runner) rounds(ctx context.Context, res *Result) error {
 		}
 		res.Breakdown = &Breakdown{
 			VerifyMS: verify,
-			API:      phaseTimes(r.api.times, mean(r.api.total.latencies), len(r.api.total.latencies)),
-			Raw:      phaseTimes(r.raw.times, mean(r.raw.total.latencies), len(r.raw.total.latencies)),
+			API:      r.api.phaseTimes(),
+			Raw:      r.raw.phaseTimes(),
 		}
 	}
 	return nil
+}
+
+// cpu is the stack's CPU time so far, 0 when it cannot be measured.
+func (r *runner) cpu() (time.Duration, error) {
+	if r.d.CPU == nil {
+		return 0, nil
+	}
+	return r.d.CPU()
 }
 
 // timeVerify times the API's signature check of fresh tokens in this
@@ -391,6 +412,16 @@ func (r *runner) timeVerify() (float64, error) {
 		}
 	}
 	return ms(time.Since(start)) / n, nil
+}
+
+// phaseTimes is the side's breakdown over its measured windows.
+func (s *side) phaseTimes() PhaseTimes {
+	n := len(s.total.latencies)
+	p := phaseTimes(s.times, mean(s.total.latencies), n)
+	if n > 0 {
+		p.CPUMS = ms(s.cpu) / float64(n)
+	}
+	return p
 }
 
 func mean(ds []time.Duration) float64 {

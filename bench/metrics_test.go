@@ -2,6 +2,7 @@ package bench
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -51,4 +52,27 @@ func TestSnapshotWithoutGathererIsEmpty(t *testing.T) {
 	s, err := takeSnapshot(nil)
 	require.NoError(t, err)
 	assert.Empty(t, s)
+}
+
+func TestSidePhaseTimesChargesCPUPerAcceptedChange(t *testing.T) {
+	s := &side{times: snapshot{}, cpu: 20 * time.Millisecond}
+	for _, d := range millis(10, 20, 30, 40) {
+		s.total.ok(d)
+	}
+	s.total.fail("timeout") // refused changes are not what the CPU bought
+	p := s.phaseTimes()
+	assert.Equal(t, 5.0, p.CPUMS)
+	assert.Equal(t, 25.0, p.ClientMS)
+}
+
+func TestProcessCPUAdvances(t *testing.T) {
+	before, err := ProcessCPU()
+	require.NoError(t, err)
+	deadline := time.Now().Add(30 * time.Millisecond)
+	for n := 0; time.Now().Before(deadline); n++ {
+		_ = n * n
+	}
+	after, err := ProcessCPU()
+	require.NoError(t, err)
+	assert.Greater(t, after, before)
 }

@@ -87,6 +87,9 @@ type PhaseTimes struct {
 	WorkflowTaskScheduleToStartMS float64 `json:"workflow_task_schedule_to_start_ms,omitempty"`
 	WorkflowTaskExecutionMS       float64 `json:"workflow_task_execution_ms,omitempty"`
 	WorkflowTasksPerChange        float64 `json:"workflow_tasks_per_change,omitempty"`
+	// CPUMS is the CPU time the stack's process used per change: server,
+	// worker, APIs and, in embedded mode, the load generator itself.
+	CPUMS float64 `json:"cpu_ms,omitempty"`
 }
 
 // ScaleResult holds the figures of a run with many open disputes.
@@ -177,13 +180,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if b := r.Breakdown; b != nil {
 		ew.printf("\nwhere the time goes (mean ms per change; signature check %.3f ms)\n", b.VerifyMS)
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "\tcaller\tHTTP handler\tupdate call\ttask wait\ttask run\ttasks/change\t")
+		fmt.Fprintln(tw, "\tcaller\tHTTP handler\tupdate call\ttask wait\ttask run\ttasks/change\tCPU\t")
 		for _, row := range []struct {
 			name string
 			p    PhaseTimes
 		}{{"api", b.API}, {"raw", b.Raw}} {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", row.name, opt(row.p.ClientMS), opt(row.p.HTTPServerMS), opt(row.p.UpdateMS),
-				opt(row.p.WorkflowTaskScheduleToStartMS), opt(row.p.WorkflowTaskExecutionMS), opt(row.p.WorkflowTasksPerChange))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", row.name, opt(row.p.ClientMS), opt(row.p.HTTPServerMS), opt(row.p.UpdateMS),
+				opt(row.p.WorkflowTaskScheduleToStartMS), opt(row.p.WorkflowTaskExecutionMS), opt(row.p.WorkflowTasksPerChange), opt(row.p.CPUMS))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

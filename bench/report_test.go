@@ -57,8 +57,8 @@ func TestWriteTable(t *testing.T) {
 	r := sampleResult()
 	r.Breakdown = &Breakdown{
 		VerifyMS: 0.0456,
-		API:      PhaseTimes{ClientMS: 160, HTTPServerMS: 158, UpdateMS: 157.5, WorkflowTaskScheduleToStartMS: 100, WorkflowTaskExecutionMS: 0.5, WorkflowTasksPerChange: 1},
-		Raw:      PhaseTimes{ClientMS: 150, WorkflowTaskScheduleToStartMS: 95, WorkflowTaskExecutionMS: 0.5, WorkflowTasksPerChange: 1},
+		API:      PhaseTimes{ClientMS: 160, HTTPServerMS: 158, UpdateMS: 157.5, WorkflowTaskScheduleToStartMS: 100, WorkflowTaskExecutionMS: 0.5, WorkflowTasksPerChange: 1, CPUMS: 9.25},
+		Raw:      PhaseTimes{ClientMS: 150, WorkflowTaskScheduleToStartMS: 95, WorkflowTaskExecutionMS: 0.5, WorkflowTasksPerChange: 1, CPUMS: 8},
 	}
 	r.Scale = &ScaleResult{
 		Disputes: 10000, Concurrency: 32, StartsPerSecond: 250.5, SettleS: 1.5,
@@ -82,9 +82,9 @@ ratio api/raw throughput 0.900; api p99 / raw p99 1.072
 raw errors: timeout x2
 
 where the time goes (mean ms per change; signature check 0.046 ms)
-       caller  HTTP handler  update call  task wait  task run  tasks/change
-  api  160.00        158.00       157.50     100.00      0.50          1.00
-  raw  150.00             -            -      95.00      0.50          1.00
+       caller  HTTP handler  update call  task wait  task run  tasks/change   CPU
+  api  160.00        158.00       157.50     100.00      0.50          1.00  9.25
+  raw  150.00             -            -      95.00      0.50          1.00  8.00
 
 scale: 10000 disputes transferred, 32 at a time: 250.5 starts/s, 0 errors, first tasks done 1.5s after the last transfer
 memory (server, worker and APIs in one process): heap in use 100.0 MiB -> 150.0 MiB (5243 B/dispute), RSS 200.0 MiB -> 300.0 MiB (10486 B/dispute)

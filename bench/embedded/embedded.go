@@ -196,7 +196,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.deployment = bench.Deployment{
 		Mode: "embedded", PublicURL: publicURL, AdminURL: adminURL, AdminToken: token,
 		RegistryPath: registryPath, Engine: s.raw,
-		Gatherer: metrics, Memory: bench.ProcessMemory, PersistenceBytes: s.databaseBytes,
+		Gatherer: metrics, Memory: bench.ProcessMemory, PersistenceBytes: s.databaseBytes, CPU: bench.ProcessCPU,
 		Settings: settings, StickyCacheSize: stickyCache,
 	}
 	return s, nil
