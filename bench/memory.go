@@ -12,8 +12,11 @@ import (
 
 // Memory is a process's memory at one moment, in bytes.
 type Memory struct {
-	// HeapInuse is the Go heap in use right after a collection: live data
-	// plus fragmentation (runtime.MemStats.HeapInuse).
+	// HeapAlloc is the live Go heap right after a collection: the objects
+	// still reachable (runtime.MemStats.HeapAlloc).
+	HeapAlloc uint64 `json:"heap_alloc"`
+	// HeapInuse is the heap's spans in use at that moment: live data plus
+	// the free space within those spans (runtime.MemStats.HeapInuse).
 	HeapInuse uint64 `json:"heap_inuse"`
 	// Sys is all memory the Go runtime obtained from the OS.
 	Sys uint64 `json:"sys"`
@@ -23,12 +26,12 @@ type Memory struct {
 }
 
 // ProcessMemory measures this process. It collects garbage first, so that
-// HeapInuse reflects live data rather than how recently the GC ran.
+// the heap figures reflect live data rather than how recently the GC ran.
 func ProcessMemory() (Memory, error) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := Memory{HeapInuse: ms.HeapInuse, Sys: ms.Sys}
+	m := Memory{HeapAlloc: ms.HeapAlloc, HeapInuse: ms.HeapInuse, Sys: ms.Sys}
 	status, err := os.ReadFile("/proc/self/status")
 	if os.IsNotExist(err) {
 		return m, nil

@@ -29,7 +29,8 @@ func TestParseLoadAvg(t *testing.T) {
 func TestProcessMemory(t *testing.T) {
 	m, err := ProcessMemory()
 	require.NoError(t, err)
-	assert.Positive(t, m.HeapInuse)
+	assert.Positive(t, m.HeapAlloc)
+	assert.GreaterOrEqual(t, m.HeapInuse, m.HeapAlloc)
 	assert.GreaterOrEqual(t, m.Sys, m.HeapInuse)
 }
 

@@ -117,6 +117,7 @@ type ScaleResult struct {
 type MemoryDelta struct {
 	Before          Memory  `json:"before"`
 	After           Memory  `json:"after"`
+	LivePerDispute  float64 `json:"heap_alloc_bytes_per_dispute"`
 	HeapPerDispute  float64 `json:"heap_inuse_bytes_per_dispute"`
 	RSSPerDispute   float64 `json:"rss_bytes_per_dispute"`
 	StickyCacheSize int     `json:"sticky_cache_size,omitempty"`
@@ -196,7 +197,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 		ew.printf("\nscale: %d disputes transferred, %d at a time: %.1f starts/s, %d errors, first tasks done %.1fs after the last transfer\n",
 			s.Disputes, s.Concurrency, s.StartsPerSecond, s.Errors, s.SettleS)
 		if m := s.Memory; m != nil {
-			ew.printf("memory (server, worker and APIs in one process): heap in use %s -> %s (%.0f B/dispute), RSS %s -> %s (%.0f B/dispute)\n",
+			ew.printf("memory (server, worker and APIs in one process): live heap %s -> %s (%.0f B/dispute), heap in use %s -> %s (%.0f B/dispute), RSS %s -> %s (%.0f B/dispute)\n",
+				mib(m.Before.HeapAlloc), mib(m.After.HeapAlloc), m.LivePerDispute,
 				mib(m.Before.HeapInuse), mib(m.After.HeapInuse), m.HeapPerDispute, mib(m.Before.RSS), mib(m.After.RSS), m.RSSPerDispute)
 		}
 		if s.PersistenceBytesPerDispute > 0 {

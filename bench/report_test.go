@@ -63,8 +63,8 @@ func TestWriteTable(t *testing.T) {
 	r.Scale = &ScaleResult{
 		Disputes: 10000, Concurrency: 32, StartsPerSecond: 250.5, SettleS: 1.5,
 		Memory: &MemoryDelta{
-			Before: Memory{HeapInuse: 100 << 20, RSS: 200 << 20}, After: Memory{HeapInuse: 150 << 20, RSS: 300 << 20},
-			HeapPerDispute: 5242.88, RSSPerDispute: 10485.76,
+			Before: Memory{HeapAlloc: 80 << 20, HeapInuse: 100 << 20, RSS: 200 << 20}, After: Memory{HeapAlloc: 100 << 20, HeapInuse: 150 << 20, RSS: 300 << 20},
+			LivePerDispute: 2097.152, HeapPerDispute: 5242.88, RSSPerDispute: 10485.76,
 		},
 		PersistenceBytesPerDispute: 12345,
 		ListByStatus:               ListLatency{Status: "TRANSFERRED", PageSize: 50, Calls: 20, Returned: 50, P50: 12.5, P95: 20},
@@ -87,7 +87,7 @@ where the time goes (mean ms per change; signature check 0.046 ms)
   raw  150.00             -            -      95.00      0.50          1.00  8.00
 
 scale: 10000 disputes transferred, 32 at a time: 250.5 starts/s, 0 errors, first tasks done 1.5s after the last transfer
-memory (server, worker and APIs in one process): heap in use 100.0 MiB -> 150.0 MiB (5243 B/dispute), RSS 200.0 MiB -> 300.0 MiB (10486 B/dispute)
+memory (server, worker and APIs in one process): live heap 80.0 MiB -> 100.0 MiB (2097 B/dispute), heap in use 100.0 MiB -> 150.0 MiB (5243 B/dispute), RSS 200.0 MiB -> 300.0 MiB (10486 B/dispute)
 persistence: 12345 bytes per dispute (SQLite database + WAL growth)
 list by status TRANSFERRED (page of 50, 50 returned): p50 12.50 ms, p95 20.00 ms over 20 calls, 0 errors
 `

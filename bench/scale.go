@@ -85,6 +85,7 @@ func (r *runner) scale(ctx context.Context) (*ScaleResult, error) {
 		}
 		res.Memory = &MemoryDelta{
 			Before: memBefore, After: after,
+			LivePerDispute:  perDispute(int64(after.HeapAlloc)-int64(memBefore.HeapAlloc), len(ok)),
 			HeapPerDispute:  perDispute(int64(after.HeapInuse)-int64(memBefore.HeapInuse), len(ok)),
 			RSSPerDispute:   perDispute(int64(after.RSS)-int64(memBefore.RSS), len(ok)),
 			StickyCacheSize: r.d.StickyCacheSize,

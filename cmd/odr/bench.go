@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type benchOptions struct {
 	jsonOut    bool
 	logLevel   string
 	cpuProfile string
+	memProfile string
 	// remote deployment
 	url, adminURL, adminToken, registryPath string
 	// embedded stack tuning
@@ -85,6 +87,7 @@ latency of the admin list filtered by status. See BENCHMARKS.md.
 	f.DurationVar(&o.cfg.RequestTimeout, "request-timeout", o.cfg.RequestTimeout, "bound of one status change")
 	f.BoolVar(&o.jsonOut, "json", false, "print one JSON object instead of tables")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof); with the self-contained stack it covers server, worker and APIs")
+	f.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to this file at the end of the run, while its disputes are still open")
 
 	f.StringVar(&o.url, "url", "", "base URL of a running deployment's public API (default: a self-contained stack)")
 	f.StringVar(&o.adminURL, "admin-url", "", "base URL of the deployment's admin API (with --url)")
@@ -143,6 +146,11 @@ func runBench(ctx context.Context, cmd *cobra.Command, o benchOptions) error {
 	res, err := bench.Run(ctx, d, o.cfg)
 	if err != nil {
 		return err
+	}
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return err
+		}
 	}
 	out := cmd.OutOrStdout()
 	if o.jsonOut {
@@ -240,4 +248,18 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }
