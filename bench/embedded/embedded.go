@@ -97,6 +97,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	logger := slog.New(slog.NewJSONHandler(s.logFile, &slog.HandlerOptions{Level: o.LogLevel}))
 	serverLevel := slog.LevelWarn
 
+	// The cache is process-wide and created with the first SDK worker,
+	// and the server's own system workers are SDK workers: the size must
+	// be set before the server starts, or it is silently ignored.
+	stickyCache := 10_000 // the SDK's default
+	if o.StickyCacheSize > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(o.StickyCacheSize)
+		stickyCache = o.StickyCacheSize
+	}
+
 	pragmas := o.SQLitePragmas
 	if pragmas == nil {
 		pragmas = devserver.DefaultPragmas()
@@ -128,11 +137,6 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	if _, err := engine.EnsureSearchAttributes(readyCtx, s.client, s.srv.Namespace(), workflows.SearchAttributeTypes()); err != nil {
 		return nil, err
-	}
-	stickyCache := 10_000 // the SDK's default
-	if o.StickyCacheSize > 0 {
-		sdkworker.SetStickyWorkflowCacheSize(o.StickyCacheSize)
-		stickyCache = o.StickyCacheSize
 	}
 	s.worker = worker.New(s.client, workflows.DefaultConfig(), o.Worker)
 	if err := s.worker.Start(); err != nil {
