@@ -247,8 +247,9 @@ func (r *runner) revokeKey() {
 	}
 }
 
-// prepare makes n changes' worth of disputes (and tokens, for the API)
-// ready for s, then waits for the new workflows and the pause.
+// prepare readies disputes (and tokens, for the API) for s to send the
+// given number of changes in a window, then waits for the new workflows'
+// first tasks and the pause.
 func (r *runner) prepare(ctx context.Context, s *side, changes int, window time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()

@@ -145,6 +145,10 @@ func runBench(ctx context.Context, cmd *cobra.Command, o benchOptions) error {
 	}
 	res, err := bench.Run(ctx, d, o.cfg)
 	if err != nil {
+		if o.url == "" && o.dataDir == "" {
+			// The stack's log goes with its temporary directory.
+			return fmt.Errorf("%w (rerun with --data-dir DIR to keep the stack's log in DIR/odr.log)", err)
+		}
 		return err
 	}
 	if o.memProfile != "" {
