@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -53,9 +51,8 @@ func newAPICmd() *cobra.Command {
 			"token in ODR_ADMIN_TOKEN. /readyz follows the cluster.\n\n" + temporalEnvHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			context.AfterFunc(ctx, stop) // a second signal ends the process at once
 			logger, err := newLogger(logLevel)
 			if err != nil {
 				return err
@@ -115,9 +112,8 @@ func newWorkerCmd() *cobra.Command {
 		Long:  "odr worker polls task queue disputes. SIGTERM drains it: running tasks finish.\n\n" + temporalEnvHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			context.AfterFunc(ctx, stop) // a second signal ends the process at once
 			logger, err := newLogger(logLevel)
 			if err != nil {
 				return err

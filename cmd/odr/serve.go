@@ -10,11 +10,20 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 )
+
+// signalContext is done at the first SIGINT or SIGTERM, which starts an
+// orderly shutdown; a second signal then ends the process at once.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
+}
 
 // listen binds addr up front, so a busy port is one clear error before
 // anything else has started.
