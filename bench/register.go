@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,7 +31,7 @@ func registerInstitution(registryPath, runID string) (principal, error) {
 	if err != nil {
 		return principal{}, fmt.Errorf("generate key: %w", err)
 	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub, err := registry.EncodePublicKey(&key.PublicKey)
 	if err != nil {
 		return principal{}, err
 	}
@@ -48,7 +46,6 @@ func registerInstitution(registryPath, runID string) (principal, error) {
 	}); err != nil {
 		return principal{}, fmt.Errorf("register benchmark institution: %w", err)
 	}
-	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	if p.keyID, err = registry.AddKey(registryPath, p.institutionID, pub, ""); err != nil {
 		return principal{}, fmt.Errorf("register benchmark key: %w", err)
 	}

@@ -340,8 +340,8 @@ func (s *Server) WaitUI(ctx context.Context) error {
 	}
 }
 
-// StopUI stops the Web UI; Stop calls it too.
-func (s *Server) StopUI() {
+// stopUI stops the Web UI; Stop calls it first.
+func (s *Server) stopUI() {
 	if s.ui != nil {
 		s.ui.Stop()
 		<-s.uiDone
@@ -351,7 +351,7 @@ func (s *Server) StopUI() {
 
 // Stop stops the UI and then the server, flushing the database.
 func (s *Server) Stop() error {
-	s.StopUI()
+	s.stopUI()
 	return s.server.Stop()
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/odrflow/odrflow/api"
 	"github.com/odrflow/odrflow/api/auth"
+	"github.com/odrflow/odrflow/registry"
 )
 
 // newClientCmd is the institution side: key generation and signed requests.
@@ -70,7 +71,7 @@ func writeKeyPair(dir string, bits int) (privPath, pubPath string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubPEM, err := registry.EncodePublicKey(&key.PublicKey)
 	if err != nil {
 		return "", "", err
 	}
@@ -82,7 +83,7 @@ func writeKeyPair(dir string, bits int) (privPath, pubPath string, err error) {
 	if err := errors.Join(pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), f.Close()); err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+	if err := os.WriteFile(pubPath, pubPEM, 0o644); err != nil {
 		return "", "", err
 	}
 	return privPath, pubPath, nil
